@@ -1,0 +1,61 @@
+// `avf`: one executable, git-style subcommands. Errors become exit codes with one clear line on
+// stderr; nothing escapes as an uncaught exception.
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <exception>
+
+#include "core/config.h"
+#include "core/exit_codes.h"
+#include "core/subcommand.h"
+#include "core/version.h"
+
+namespace {
+
+const avf::Subcommand kCommands[] = {
+    {"train", "train the visual, audio or fusion network (data-parallel over MPI ranks)", avf::cmd_train},
+};
+
+void print_help() {
+  std::string text =
+      "usage: avf <command> [options]\n"
+      "       avf <command> --help     options of one command\n"
+      "       avf --version            version, commit and library versions\n\n"
+      "Audio-visual emotion recognition with cross-attentional fusion, at cluster scale.\n\ncommands:\n";
+  for (const auto& c : kCommands) text += fmt::format("  {:<11} {}\n", c.name, c.summary);
+  text += fmt::format("  {:<11} {}\n", "help", "this text");
+  std::fputs(text.c_str(), stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    print_help();
+    return args.empty() ? avf::exit_code::usage : avf::exit_code::ok;
+  }
+  if (args[0] == "--version" || args[0] == "version") {
+    std::fputs(avf::build_info().c_str(), stdout);
+    return avf::exit_code::ok;
+  }
+  for (const auto& c : kCommands) {
+    if (args[0] != c.name) continue;
+    try {
+      return c.run({args.begin() + 1, args.end()});
+    } catch (const avf::ConfigError& e) {
+      std::fprintf(stderr, "avf %s: error: %s\n", c.name, e.what());
+      return avf::exit_code::usage;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "avf %s: error: %s\n", c.name, e.what());
+      return avf::exit_code::failure;
+    }
+  }
+  std::string suggestion;
+  size_t best = 3;
+  for (const auto& c : kCommands)
+    if (size_t d = avf::edit_distance(args[0], c.name); d < best) best = d, suggestion = c.name;
+  std::fprintf(stderr, "avf: error: unknown command '%s'%s; see 'avf help'\n", args[0].c_str(),
+               suggestion.empty() ? "" : fmt::format(" (did you mean '{}'?)", suggestion).c_str());
+  return avf::exit_code::usage;
+}

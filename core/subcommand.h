@@ -1,0 +1,17 @@
+// A git-style subcommand of the `avf` executable. Each module defines the ones it owns.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace avf {
+
+struct Subcommand {
+  const char* name;
+  const char* summary;
+  int (*run)(const std::vector<std::string>& args);  // returns the process exit code
+};
+
+// Defined by each module's cmd_*.cpp; main.cpp lists them.
+int cmd_train(const std::vector<std::string>& args);
+
+}  // namespace avf

@@ -1,0 +1,83 @@
+// The avf executable as a user meets it: help, version, config errors with exact messages and codes.
+#include <gtest/gtest.h>
+
+#include "run_command.h"
+
+namespace {
+const std::string avf = AVF_BIN;
+}
+
+TEST(Cli, HelpListsCommandsAndExitsZero) {
+  auto r = run_command(avf + " --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("usage: avf <command> [options]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("  train "), std::string::npos) << r.output;
+  EXPECT_EQ(run_command(avf + " help").output, r.output);
+}
+
+TEST(Cli, NoArgumentsIsAUsageError) {
+  EXPECT_EQ(run_command(avf).exit_code, 2);
+}
+
+TEST(Cli, UnknownCommandSuggestsNearest) {
+  auto r = run_command(avf + " trian");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output, "avf: error: unknown command 'trian' (did you mean 'train'?); see 'avf help'\n");
+}
+
+TEST(Cli, VersionNamesCommitAndLibraries) {
+  auto r = run_command(avf + " --version");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("avf 0.1.0\ncommit "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\nLibTorch 1."), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\nMPI Open MPI v4"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\nHDF5 1."), std::string::npos) << r.output;
+}
+
+TEST(Cli, SubcommandHelpShowsConfigKeys) {
+  auto r = run_command(avf + " train --help");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("usage: avf train"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--train.lr V"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--print-config"), std::string::npos) << r.output;
+}
+
+TEST(Cli, PrintConfigShowsOverridesFromFileAndCommandLine) {
+  const std::string dir = make_temp_dir("avf-cli");
+  write_file(dir + "/run.ini", "[train]\nlr = 0.5\nepochs = 7\n[model]\ntemperature = 2\n");
+  auto r = run_command(avf + " train --config " + dir + "/run.ini --train.lr 1e-3 --stage=audio --print-config");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("[train]\n"), std::string::npos);
+  EXPECT_NE(r.output.find("\nlr = 0.001\n"), std::string::npos) << r.output;      // command line wins
+  EXPECT_NE(r.output.find("\nepochs = 7\n"), std::string::npos) << r.output;      // from the file
+  EXPECT_NE(r.output.find("\nstage = audio\n"), std::string::npos) << r.output;   // alias
+  EXPECT_NE(r.output.find("\ntemperature = 2\n"), std::string::npos) << r.output;
+}
+
+TEST(Cli, UnknownKeyInFileExitsTwoWithLocation) {
+  const std::string dir = make_temp_dir("avf-cli");
+  write_file(dir + "/run.ini", "[train]\nlr = 0.5\nmomentun = 0.8\n");
+  auto r = run_command(avf + " train --config " + dir + "/run.ini --print-config");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output, "avf train: error: " + dir +
+                          "/run.ini:3: unknown key 'train.momentun' (did you mean 'train.momentum'?)\n");
+}
+
+TEST(Cli, BadNumberOnCommandLineExitsTwo) {
+  auto r = run_command(avf + " train --train.lr abc --print-config");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output, "avf train: error: command line: bad value for 'train.lr': 'abc' (expected a number)\n");
+}
+
+TEST(Cli, UnknownOptionSuggestsNearest) {
+  auto r = run_command(avf + " train --train.l 3 --print-config");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output, "avf train: error: command line: unknown option '--train.l' (did you mean '--train.lr'?)\n");
+}
+
+TEST(Cli, MissingConfigFileExitsTwo) {
+  auto r = run_command(avf + " train --config /nonexistent.ini --print-config");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output,
+            "avf train: error: cannot open config file '/nonexistent.ini': No such file or directory\n");
+}
