@@ -1,0 +1,65 @@
+#include "dist/process_group.h"
+
+#include <fmt/format.h>
+#include <mpi.h>
+
+#include <cstdlib>
+#include <stdexcept>
+
+namespace avf::dist {
+namespace {
+ProcessGroup g_world;
+bool g_initialised = false;
+
+void finalize_mpi() {
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Finalize();
+}
+
+std::string detect_launcher() {
+  if (std::getenv("SLURM_STEP_ID") && std::getenv("PMIX_RANK")) return "srun";
+  if (std::getenv("OMPI_COMM_WORLD_SIZE")) return "mpirun";
+  if (std::getenv("SLURM_JOB_ID")) return "slurm";
+  return "none";
+}
+}  // namespace
+
+const ProcessGroup& init_process_group() {
+  if (g_initialised) return g_world;
+  int already = 0;
+  MPI_Initialized(&already);
+  if (!already) {
+    int provided = 0;
+    if (MPI_Init_thread(nullptr, nullptr, MPI_THREAD_MULTIPLE, &provided) != MPI_SUCCESS)
+      throw std::runtime_error("MPI_Init_thread failed");
+    std::atexit(finalize_mpi);
+  }
+  // Errors come back as codes so that a failing collective becomes a clear message, not an abort.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+  MPI_Comm_rank(MPI_COMM_WORLD, &g_world.rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &g_world.size);
+  MPI_Comm local;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, g_world.rank, MPI_INFO_NULL, &local);
+  MPI_Comm_rank(local, &g_world.local_rank);
+  MPI_Comm_size(local, &g_world.local_size);
+  // Count nodes: one leader (local rank 0) per node.
+  int leader = g_world.local_rank == 0 ? 1 : 0;
+  MPI_Allreduce(&leader, &g_world.nodes, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  MPI_Comm_free(&local);
+  g_world.launcher = detect_launcher();
+  g_initialised = true;
+  return g_world;
+}
+
+const ProcessGroup& world() {
+  if (!g_initialised) throw std::logic_error("avf::dist::world() called before init_process_group()");
+  return g_world;
+}
+
+std::string describe(const ProcessGroup& pg) {
+  return fmt::format("rank {}/{} (local {}/{}, {} node{}, launched by {})", pg.rank, pg.size, pg.local_rank,
+                     pg.local_size, pg.nodes, pg.nodes == 1 ? "" : "s", pg.launcher);
+}
+
+}  // namespace avf::dist

@@ -1,0 +1,23 @@
+// The MPI world this process belongs to, whether started by mpirun, `srun --mpi=pmix` or alone
+// (then it is a world of one). Torch-free: preprocessing and jobs use it too.
+#pragma once
+#include <string>
+
+namespace avf::dist {
+
+struct ProcessGroup {
+  int rank = 0;
+  int size = 1;
+  int local_rank = 0;   // rank among the processes on this node (MPI_Comm_split_type SHARED)
+  int local_size = 1;
+  int nodes = 1;
+  std::string launcher;  // "mpirun", "srun" or "none", for reporting only
+};
+
+// Initialises MPI once (MPI_THREAD_MULTIPLE where available, since the reducer calls MPI from
+// autograd threads) and registers MPI_Finalize at exit. Safe to call more than once.
+const ProcessGroup& init_process_group();
+const ProcessGroup& world();  // after init_process_group()
+std::string describe(const ProcessGroup& pg);  // "rank 0/2 (local 0/2, 1 node, launched by mpirun)"
+
+}  // namespace avf::dist
