@@ -256,6 +256,16 @@ std::string config_to_ini(const Config& config) {
   return ConfigSchema(copy).to_ini();
 }
 
+std::string ConfigSchema::to_markdown() const {
+  std::string out = "| key | default | meaning |\n| --- | --- | --- |\n";
+  for (const auto& [key, e] : entries_) {
+    std::string help = e.help;
+    for (size_t at = help.find('|'); at != std::string::npos; at = help.find('|', at + 2)) help.replace(at, 1, "\\|");
+    out += fmt::format("| `{}` | `{}` | {} |\n", key, e.get(), help);
+  }
+  return out;
+}
+
 void apply_config_file(Config& config, const std::string& path) {
   std::ifstream in(path);
   if (!in) throw ConfigError(fmt::format("cannot open config file '{}': {}", path, std::strerror(errno)));

@@ -114,6 +114,8 @@ class ConfigSchema {
   std::string nearest(const std::string& key) const;
   // The whole configuration as an INI file that load_config() reads back to the same values.
   std::string to_ini() const;
+  // A Markdown table (key, default, meaning) for the README; a test keeps the README in sync.
+  std::string to_markdown() const;
 
  private:
   struct Entry {
