@@ -1,0 +1,51 @@
+// Collectives over the ranks of the job, on tensors. Two backends: MPI (CPU tensors) and NCCL (CUDA
+// tensors). Every operation is asynchronous and returns a Work to wait on; operations complete in
+// the order they were issued, which is the same on every rank.
+#pragma once
+#include <torch/types.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace avf::dist {
+
+enum class ReduceOp { sum, avg, max, min };
+
+class Work {
+ public:
+  virtual ~Work() = default;
+  virtual void wait() = 0;             // blocks until done; rethrows the operation's error
+  virtual bool completed() const = 0;
+};
+using WorkPtr = std::shared_ptr<Work>;
+
+class Communicator {
+ public:
+  virtual ~Communicator() = default;
+  virtual std::string backend() const = 0;  // "mpi" or "nccl"
+  virtual int rank() const = 0;
+  virtual int size() const = 0;
+
+  // In place: every rank ends with the reduction of all ranks' `tensor` (contiguous).
+  virtual WorkPtr allreduce(torch::Tensor tensor, ReduceOp op, const std::string& what = "allreduce") = 0;
+  virtual WorkPtr broadcast(torch::Tensor tensor, int root, const std::string& what = "broadcast") = 0;
+  // `output` holds size() * input.numel() elements: rank r's input lands at [r * n, (r + 1) * n).
+  virtual WorkPtr allgather(torch::Tensor input, torch::Tensor output, const std::string& what = "allgather") = 0;
+  virtual WorkPtr barrier() = 0;
+
+  // Convenience: gather tensors of different lengths (flat, same dtype) from every rank.
+  std::vector<torch::Tensor> allgatherv(const torch::Tensor& input, const std::string& what = "allgatherv");
+};
+
+struct CommunicatorOptions {
+  std::string backend = "auto";  // auto | mpi | nccl
+  double timeout_s = 600;        // a collective older than this aborts the job
+  bool debug = false;            // verify every collective matches across ranks
+};
+
+// Creates the communicator for `device`: NCCL for CUDA tensors when built with it, MPI otherwise.
+// Requires init_process_group() first.
+std::unique_ptr<Communicator> make_communicator(const CommunicatorOptions& options, torch::Device device);
+
+}  // namespace avf::dist

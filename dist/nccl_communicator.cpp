@@ -1,0 +1,157 @@
+#include "dist/nccl_communicator.h"
+
+#include <fmt/format.h>
+
+#include <functional>
+#include <stdexcept>
+
+namespace avf::dist {
+namespace {
+
+void check_cuda(cudaError_t rc, const std::string& what) {
+  if (rc != cudaSuccess) throw std::runtime_error(fmt::format("{}: CUDA error: {}", what, cudaGetErrorString(rc)));
+}
+
+void check_nccl(ncclResult_t rc, const std::string& what) {
+  if (rc != ncclSuccess) throw std::runtime_error(fmt::format("{}: NCCL error: {}", what, ncclGetErrorString(rc)));
+}
+
+ncclDataType_t nccl_type(const torch::Tensor& t) {
+  switch (t.scalar_type()) {
+    case torch::kFloat: return ncclFloat32;
+    case torch::kDouble: return ncclFloat64;
+    case torch::kHalf: return ncclFloat16;
+    case torch::kBFloat16: return ncclBfloat16;
+    case torch::kLong: return ncclInt64;
+    case torch::kInt: return ncclInt32;
+    case torch::kByte: return ncclUint8;
+    case torch::kChar: return ncclInt8;
+    default: throw std::invalid_argument(fmt::format("NCCL communicator: unsupported dtype {}", std::string(t.dtype().name())));
+  }
+}
+
+ncclRedOp_t nccl_op(ReduceOp op) {
+  switch (op) {
+    case ReduceOp::sum: return ncclSum;
+    case ReduceOp::avg: return ncclAvg;
+    case ReduceOp::max: return ncclMax;
+    case ReduceOp::min: return ncclMin;
+  }
+  return ncclSum;
+}
+
+void require_cuda_contiguous(const torch::Tensor& t, const std::string& what) {
+  if (!t.device().is_cuda() || !t.is_contiguous())
+    throw std::invalid_argument(what + ": the NCCL communicator needs contiguous CUDA tensors");
+}
+
+class NcclWork : public Work {
+ public:
+  NcclWork(cudaEvent_t done, CollectiveTracker& tracker, uint64_t seq) : done_(done), tracker_(tracker), seq_(seq) {}
+  ~NcclWork() override { cudaEventDestroy(done_); }
+  void wait() override {
+    if (waited_) return;
+    check_cuda(cudaEventSynchronize(done_), "waiting for a NCCL collective");
+    tracker_.end(seq_);
+    waited_ = true;
+  }
+  bool completed() const override { return waited_ || cudaEventQuery(done_) == cudaSuccess; }
+
+ private:
+  cudaEvent_t done_;
+  CollectiveTracker& tracker_;
+  uint64_t seq_;
+  bool waited_ = false;
+};
+
+}  // namespace
+
+NcclCommunicator::NcclCommunicator(double timeout_s, bool debug, int device)
+    : device_(device), debug_(debug), tracker_(timeout_s) {
+  MPI_Comm_dup(MPI_COMM_WORLD, &mpi_);
+  MPI_Comm_rank(mpi_, &rank_);
+  MPI_Comm_size(mpi_, &size_);
+  check_cuda(cudaSetDevice(device_), "cudaSetDevice");
+  ncclUniqueId id;
+  if (rank_ == 0) check_nccl(ncclGetUniqueId(&id), "ncclGetUniqueId");
+  MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, mpi_);
+  check_nccl(ncclCommInitRank(&comm_, size_, id, rank_), "ncclCommInitRank");
+  check_cuda(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
+  tracker_.set_poll([this] {
+    ncclResult_t async_error = ncclSuccess;
+    check_nccl(ncclCommGetAsyncError(comm_, &async_error), "ncclCommGetAsyncError");
+    if (async_error != ncclSuccess) {
+      ncclCommAbort(comm_);
+      check_nccl(async_error, "asynchronous NCCL error");
+    }
+  });
+}
+
+NcclCommunicator::~NcclCommunicator() {
+  if (comm_) ncclCommDestroy(comm_);
+  if (stream_) cudaStreamDestroy(stream_);
+  int finalized = 0;
+  MPI_Finalized(&finalized);
+  if (!finalized) MPI_Comm_free(&mpi_);
+}
+
+template <class Launch>
+WorkPtr NcclCommunicator::enqueue(const std::string& what, const std::string& signature, Launch launch) {
+  if (debug_) {
+    const int64_t h = static_cast<int64_t>(std::hash<std::string>{}(signature) >> 1);
+    int64_t both[2] = {h, -h};
+    MPI_Allreduce(MPI_IN_PLACE, both, 2, MPI_INT64_T, MPI_MAX, mpi_);
+    if (both[0] != -both[1])
+      throw std::runtime_error(fmt::format("collective mismatch at '{}': rank {} called {}, another rank called "
+                                           "something else (dist.debug)", what, rank_, signature));
+  }
+  check_cuda(cudaSetDevice(device_), what);
+  cudaEvent_t ready, done;
+  check_cuda(cudaEventCreateWithFlags(&ready, cudaEventDisableTiming), what);
+  check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), what);
+  check_cuda(cudaEventRecord(ready, cudaStreamLegacy), what);
+  check_cuda(cudaStreamWaitEvent(stream_, ready, 0), what);
+  cudaEventDestroy(ready);
+  const uint64_t seq = tracker_.begin(what);
+  check_nccl(launch(), what);
+  check_cuda(cudaEventRecord(done, stream_), what);
+  return std::make_shared<NcclWork>(done, tracker_, seq);
+}
+
+WorkPtr NcclCommunicator::allreduce(torch::Tensor t, ReduceOp op, const std::string& what) {
+  require_cuda_contiguous(t, what);
+  return enqueue(what, fmt::format("allreduce({} x {}, {})", t.numel(), std::string(t.dtype().name()), int(op)), [&] {
+    return ncclAllReduce(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t), nccl_op(op), comm_, stream_);
+  });
+}
+
+WorkPtr NcclCommunicator::broadcast(torch::Tensor t, int root, const std::string& what) {
+  require_cuda_contiguous(t, what);
+  return enqueue(what, fmt::format("broadcast({} x {}, {})", t.numel(), std::string(t.dtype().name()), root), [&] {
+    return ncclBroadcast(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t), root, comm_, stream_);
+  });
+}
+
+WorkPtr NcclCommunicator::allgather(torch::Tensor in, torch::Tensor out, const std::string& what) {
+  require_cuda_contiguous(in, what);
+  require_cuda_contiguous(out, what);
+  if (out.numel() != in.numel() * size_ || out.scalar_type() != in.scalar_type())
+    throw std::invalid_argument(what + ": output must hold size() * input.numel() elements of the input's dtype");
+  return enqueue(what, fmt::format("allgather({} x {})", in.numel(), std::string(in.dtype().name())), [&] {
+    return ncclAllGather(in.data_ptr(), out.data_ptr(), in.numel(), nccl_type(in), comm_, stream_);
+  });
+}
+
+WorkPtr NcclCommunicator::barrier() {
+  // A host-side barrier is what callers mean (e.g. before rank 0 reads files the others wrote).
+  const uint64_t seq = tracker_.begin("barrier");
+  MPI_Barrier(mpi_);
+  tracker_.end(seq);
+  struct Done : Work {
+    void wait() override {}
+    bool completed() const override { return true; }
+  };
+  return std::make_shared<Done>();
+}
+
+}  // namespace avf::dist
