@@ -9,6 +9,7 @@
 #include "core/exit_codes.h"
 #include "core/subcommand.h"
 #include "core/version.h"
+#include "dist/process_group.h"
 
 namespace {
 
@@ -47,6 +48,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "avf %s: error: %s\n", c.name, e.what());
       return avf::exit_code::usage;
     } catch (const std::exception& e) {
+      // In a multi-rank job the other ranks may be waiting in a collective: end them too.
+      avf::dist::fail_fast_if_distributed(avf::exit_code::failure, fmt::format("avf {}: {}", c.name, e.what()));
       std::fprintf(stderr, "avf %s: error: %s\n", c.name, e.what());
       return avf::exit_code::failure;
     }

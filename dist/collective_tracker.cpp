@@ -3,22 +3,12 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
-#include <cstdlib>
 
 #include "core/exit_codes.h"
 #include "core/log.h"
 #include "dist/process_group.h"
 
 namespace avf::dist {
-
-void abort_job(int code, const std::string& message) {
-  log::error("{}", message);
-  int initialised = 0, finalized = 0;
-  MPI_Initialized(&initialised);
-  MPI_Finalized(&finalized);
-  if (initialised && !finalized) MPI_Abort(MPI_COMM_WORLD, code);
-  std::_Exit(code);
-}
 
 CollectiveTracker::CollectiveTracker(double timeout_s, std::function<void(const std::string&)> on_timeout)
     : timeout_s_(timeout_s), on_timeout_(std::move(on_timeout)) {

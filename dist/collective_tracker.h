@@ -40,7 +40,4 @@ class CollectiveTracker {
   std::thread thread_;
 };
 
-// Ends every rank of the job: logs `message` on this rank, then MPI_Abort with `code`.
-[[noreturn]] void abort_job(int code, const std::string& message);
-
 }  // namespace avf::dist

@@ -1,5 +1,7 @@
 #include "dist/process_group.h"
 
+#include "core/log.h"
+
 #include <fmt/format.h>
 #include <mpi.h>
 
@@ -60,6 +62,19 @@ const ProcessGroup& world() {
 std::string describe(const ProcessGroup& pg) {
   return fmt::format("rank {}/{} (local {}/{}, {} node{}, launched by {})", pg.rank, pg.size, pg.local_rank,
                      pg.local_size, pg.nodes, pg.nodes == 1 ? "" : "s", pg.launcher);
+}
+
+void abort_job(int code, const std::string& message) {
+  log::error("{}", message);
+  int initialised = 0, finalized = 0;
+  MPI_Initialized(&initialised);
+  MPI_Finalized(&finalized);
+  if (initialised && !finalized) MPI_Abort(MPI_COMM_WORLD, code);
+  std::_Exit(code);
+}
+
+void fail_fast_if_distributed(int code, const std::string& message) {
+  if (g_initialised && g_world.size > 1) abort_job(code, fmt::format("rank {} failed: {}", g_world.rank, message));
 }
 
 }  // namespace avf::dist

@@ -20,4 +20,12 @@ const ProcessGroup& init_process_group();
 const ProcessGroup& world();  // after init_process_group()
 std::string describe(const ProcessGroup& pg);  // "rank 0/2 (local 0/2, 1 node, launched by mpirun)"
 
+// Ends every rank of the job: logs `message` on this rank, then MPI_Abort(code) so the other ranks
+// do not wait forever in a collective this rank will never join. Without MPI it just exits.
+[[noreturn]] void abort_job(int code, const std::string& message);
+
+// For a rank that failed with `message`: in a multi-rank job, aborts the whole job naming the rank;
+// otherwise returns so the caller can exit normally with its code.
+void fail_fast_if_distributed(int code, const std::string& message);
+
 }  // namespace avf::dist
