@@ -51,6 +51,7 @@ const ProcessGroup& init_process_group() {
   MPI_Comm_free(&local);
   g_world.launcher = detect_launcher();
   g_initialised = true;
+  log::init(g_world.rank, g_world.size, /*all_ranks=*/false);  // commands widen this with log.all-ranks
   return g_world;
 }
 
