@@ -140,6 +140,7 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("data.sequence-frames", &c.data.sequence_frames, "frames per training sequence");
   add("data.subsequence-frames", &c.data.subsequence_frames, "frames per sub-sequence (one I3D clip)");
   add("data.stride", &c.data.stride, "frames between the starts of consecutive sequences");
+  add("data.audio-window", &c.data.audio_window, "spectrogram rows (40 ms each) per audio window, centred on the sub-sequence");
   add("data.crop-size", &c.data.crop_size, "random-crop size of face images; 0 = no crop");
   add("data.face-policy", &c.data.face_policy, "frames without a face", {"keep", "mask", "skip"});
   add("data.min-face-rate", &c.data.min_face_rate, "with face-policy=skip: minimum face rate of a sequence");
@@ -305,7 +306,10 @@ void validate(const Config& c) {
   if (c.data.subsequence_frames <= 0 || c.data.sequence_frames % c.data.subsequence_frames != 0)
     fail(fmt::format("data.sequence-frames ({}) must be a positive multiple of data.subsequence-frames ({})",
                      c.data.sequence_frames, c.data.subsequence_frames));
-  if (c.data.stride <= 0) fail("data.stride must be positive");
+  if (c.data.stride <= 0 || c.data.stride % c.data.subsequence_frames != 0)
+    fail(fmt::format("data.stride ({}) must be a positive multiple of data.subsequence-frames ({})", c.data.stride,
+                     c.data.subsequence_frames));
+  if (c.data.audio_window <= 0) fail("data.audio-window must be positive");
   if (c.train.batch_size <= 0) fail("train.batch-size must be positive");
   if (c.train.accumulate <= 0) fail("train.accumulate must be positive");
   if (c.train.lr <= 0) fail("train.lr must be positive");

@@ -23,6 +23,7 @@ struct DataConfig {
   int sequence_frames = 128;           // one training sequence (5.12 s at 25 fps)
   int subsequence_frames = 16;         // L = sequence_frames / subsequence_frames sub-sequences
   int stride = 128;                    // frames between consecutive training sequences
+  int audio_window = 128;              // spectrogram rows (frames) per audio-network input
   int crop_size = 0;                   // visual random-crop size; 0 = the shard's face size
   std::string face_policy = "keep";    // keep | mask | skip
   double min_face_rate = 0.5;          // with face_policy=skip

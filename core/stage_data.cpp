@@ -1,0 +1,206 @@
+#include "core/stage_data.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+#include "core/feature_store.h"
+#include "core/geometry.h"
+#include "core/shard_reader.h"
+
+namespace avf {
+namespace {
+
+// labels [n_frames, T] -> mean over the frames of sub-sequence j, per target, ignoring NaN.
+void subsequence_label(const std::vector<float>& labels, int64_t n_frames, int64_t T, int64_t S, int64_t j,
+                       float* out) {
+  const int64_t first = geometry::first_frame(j, n_frames, S);
+  for (int64_t t = 0; t < T; ++t) {
+    double sum = 0;
+    int n = 0;
+    for (int64_t f = first; f < first + S; ++f) {
+      const float v = labels[f * T + t];
+      if (!std::isnan(v)) sum += v, ++n;
+    }
+    out[t] = n ? float(sum / n) : NAN;
+  }
+}
+
+class ShardStageData : public StageData {
+ public:
+  ShardStageData(const Config& c) : reader_(c.data.shards), stage_(c.train.stage), data_(c.data) {
+    S_ = c.data.subsequence_frames;
+    L_ = c.data.sequence_frames / S_;
+    window_ = c.data.audio_window;
+    crop_ = c.data.crop_size > 0 ? c.data.crop_size : std::min(reader_.face_height(), reader_.face_width());
+    if (crop_ > reader_.face_height() || crop_ > reader_.face_width())
+      throw ConfigError(fmt::format("data.crop-size {} is larger than the shards' faces ({}x{})", crop_,
+                                    reader_.face_height(), reader_.face_width()));
+    for (const auto& v : reader_.videos()) {
+      if (v.n_frames < S_)
+        throw std::runtime_error(fmt::format("{}: video '{}' has {} frames, fewer than one sub-sequence ({})",
+                                             reader_.dir(), v.id, v.n_frames, S_));
+      videos_.push_back({v.id, v.partition, v.n_frames, geometry::subsequences(v.n_frames, S_)});
+    }
+  }
+  const std::vector<VideoInfo>& videos() const override { return videos_; }
+  const std::vector<std::string>& targets() const override { return reader_.targets(); }
+  const std::vector<float>& frame_labels(size_t v) const override { return reader_.videos()[v].labels; }
+  bool usable(const SequenceRef& r) const override {
+    if (stage_ != "visual" || data_.face_policy != "skip") return true;
+    const auto& v = reader_.videos()[r.video];
+    int64_t found = 0, total = 0;
+    for (int64_t l = 0; l < L_; ++l) {
+      const int64_t first = geometry::first_frame(sub_index(r, l), v.n_frames, S_);
+      for (int64_t f = first; f < first + S_; ++f) found += v.face_found[f], ++total;
+    }
+    return double(found) / total >= data_.min_face_rate;
+  }
+
+  Batch make_batch(const std::vector<SequenceRef>& refs, uint64_t seed, bool train) const override {
+    const int64_t B = refs.size(), T = targets().size();
+    Batch batch;
+    batch.refs = refs;
+    batch.labels = torch::empty({B, L_, T});
+    for (int64_t b = 0; b < B; ++b) {
+      const auto& v = reader_.videos()[refs[b].video];
+      for (int64_t l = 0; l < L_; ++l)
+        subsequence_label(v.labels, v.n_frames, T, S_, sub_index(refs[b], l),
+                          batch.labels.data_ptr<float>() + (b * L_ + l) * T);
+    }
+    if (stage_ == "visual") batch.visual = faces(refs, seed, train);
+    if (stage_ == "audio") batch.audio = spectrograms(refs);
+    return batch;
+  }
+
+ private:
+  int64_t sub_index(const SequenceRef& r, int64_t l) const {
+    return std::min(r.first_sub + l, videos_[r.video].n_sub - 1);
+  }
+
+  torch::Tensor faces(const std::vector<SequenceRef>& refs, uint64_t seed, bool train) const {
+    const int64_t B = refs.size(), H = reader_.face_height(), W = reader_.face_width();
+    auto out = torch::empty({B, L_, 3, S_, crop_, crop_});
+    std::vector<uint8_t> clip(S_ * H * W * 3);
+    std::mt19937_64 rng(seed);
+    for (int64_t b = 0; b < B; ++b) {
+      const auto& v = reader_.videos()[refs[b].video];
+      // One crop per sequence, as a camera would: random when training, centred otherwise.
+      const int64_t y0 = train ? int64_t(rng() % (H - crop_ + 1)) : (H - crop_) / 2;
+      const int64_t x0 = train ? int64_t(rng() % (W - crop_ + 1)) : (W - crop_) / 2;
+      for (int64_t l = 0; l < L_; ++l) {
+        const int64_t first = geometry::first_frame(sub_index(refs[b], l), v.n_frames, S_);
+        reader_.read_faces(refs[b].video, first, S_, clip.data());
+        auto frames = torch::from_blob(clip.data(), {S_, H, W, 3}, torch::kUInt8)
+                          .narrow(1, y0, crop_).narrow(2, x0, crop_)
+                          .permute({3, 0, 1, 2}).to(torch::kFloat).div_(127.5).sub_(1.0);
+        if (data_.face_policy == "mask") {
+          // Frames without a face carry no facial information: blank them (0 = mid grey).
+          for (int64_t s = 0; s < S_; ++s)
+            if (!v.face_found[first + s]) frames.select(1, s).zero_();
+        }
+        out[b][l].copy_(frames);
+      }
+    }
+    return out;
+  }
+
+  torch::Tensor spectrograms(const std::vector<SequenceRef>& refs) const {
+    const int64_t B = refs.size(), F = reader_.freq_bins();
+    auto out = torch::empty({B, L_, 1, window_, F});
+    for (int64_t b = 0; b < B; ++b) {
+      const auto& v = reader_.videos()[refs[b].video];
+      for (int64_t l = 0; l < L_; ++l) {
+        // The window of W spectrogram rows (one per frame) centred on the sub-sequence, edge rows
+        // repeated at the ends of the video.
+        const int64_t centre = geometry::first_frame(sub_index(refs[b], l), v.n_frames, S_) + S_ / 2;
+        auto win = out[b][l][0];
+        float* dst = win.data_ptr<float>();
+        for (int64_t r = 0; r < window_; ++r) {
+          const int64_t row = std::clamp<int64_t>(centre - window_ / 2 + r, 0, v.n_frames - 1);
+          std::copy_n(v.spectrogram.data() + row * F, F, dst + r * F);
+        }
+        // Mean and variance normalisation per window, as the paper does per spectrogram.
+        win.sub_(win.mean()).div_(win.std(/*unbiased=*/false).add(1e-5));
+      }
+    }
+    return out;
+  }
+
+  ShardReader reader_;
+  std::string stage_;
+  DataConfig data_;
+  int64_t S_, L_, window_, crop_;
+  std::vector<VideoInfo> videos_;
+};
+
+class FeatureStageData : public StageData {
+ public:
+  FeatureStageData(const Config& c) : store_(c.data.features) {
+    L_ = c.data.sequence_frames / c.data.subsequence_frames;
+    for (const auto& v : store_.videos()) videos_.push_back({v.id, v.partition, v.n_frames, v.n_sub});
+  }
+  const std::vector<VideoInfo>& videos() const override { return videos_; }
+  const std::vector<std::string>& targets() const override { return store_.targets(); }
+  const std::vector<float>& frame_labels(size_t v) const override { return store_.videos()[v].frame_labels; }
+
+  Batch make_batch(const std::vector<SequenceRef>& refs, uint64_t, bool) const override {
+    const int64_t B = refs.size(), T = targets().size(), Ka = store_.audio_dim(), Kv = store_.visual_dim();
+    Batch batch;
+    batch.refs = refs;
+    batch.audio = torch::empty({B, L_, Ka});
+    batch.visual = torch::empty({B, L_, Kv});
+    batch.labels = torch::empty({B, L_, T});
+    for (int64_t b = 0; b < B; ++b) {
+      const auto& v = store_.videos()[refs[b].video];
+      for (int64_t l = 0; l < L_; ++l) {
+        const int64_t j = std::min(refs[b].first_sub + l, v.n_sub - 1);
+        std::copy_n(v.audio.data() + j * Ka, Ka, batch.audio.data_ptr<float>() + (b * L_ + l) * Ka);
+        std::copy_n(v.visual.data() + j * Kv, Kv, batch.visual.data_ptr<float>() + (b * L_ + l) * Kv);
+        std::copy_n(v.sub_labels.data() + j * T, T, batch.labels.data_ptr<float>() + (b * L_ + l) * T);
+      }
+    }
+    return batch;
+  }
+
+ private:
+  FeatureStore store_;
+  int64_t L_;
+  std::vector<VideoInfo> videos_;
+};
+
+}  // namespace
+
+std::vector<size_t> StageData::videos_in(const std::string& partition) const {
+  std::vector<size_t> out;
+  for (size_t i = 0; i < videos().size(); ++i)
+    if (videos()[i].partition == partition) out.push_back(i);
+  return out;
+}
+
+std::vector<SequenceRef> StageData::training_sequences(const std::string& partition, int64_t L, int64_t step) const {
+  std::vector<SequenceRef> out;
+  for (size_t v : videos_in(partition))
+    for (int64_t s : geometry::training_starts(videos()[v].n_sub, L, step))
+      if (usable({v, s})) out.push_back({v, s});
+  return out;
+}
+
+std::vector<SequenceRef> StageData::covering_sequences(size_t video, int64_t L) const {
+  std::vector<SequenceRef> out;
+  for (int64_t s : geometry::covering_starts(videos()[video].n_sub, L)) out.push_back({video, s});
+  return out;
+}
+
+std::unique_ptr<StageData> open_stage_data(const Config& c) {
+  if (c.train.stage == "fusion") {
+    if (c.data.features.empty()) throw ConfigError("the fusion stage reads extracted features: set data.features");
+    return std::make_unique<FeatureStageData>(c);
+  }
+  if (c.data.shards.empty()) throw ConfigError(fmt::format("the {} stage reads shards: set data.shards", c.train.stage));
+  return std::make_unique<ShardStageData>(c);
+}
+
+}  // namespace avf

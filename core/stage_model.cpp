@@ -1,0 +1,75 @@
+#include "core/stage_model.h"
+
+#include <fmt/format.h>
+
+#include <stdexcept>
+
+#include "core/models/audio_net.h"
+#include "core/models/fusion.h"
+#include "core/models/i3d.h"
+#include "core/models/inflate.h"
+
+namespace avf {
+namespace {
+
+// [B, L, ...] -> [B * L, ...] for networks that see one sub-sequence at a time.
+torch::Tensor per_subsequence(const torch::Tensor& x) {
+  auto sizes = x.sizes().vec();
+  sizes.erase(sizes.begin());
+  sizes[0] = x.size(0) * x.size(1);
+  return x.reshape(sizes);
+}
+
+template <class Net>
+class UnimodalModel : public StageModel {
+ public:
+  UnimodalModel(Net net, bool visual) : net_(std::move(net)), visual_(visual) {}
+  torch::nn::Module& module() override { return *net_; }
+  torch::Tensor forward(const Batch& b) override {
+    const auto& x = input(b);
+    return net_->forward(per_subsequence(x)).prediction.view({x.size(0), x.size(1), -1});
+  }
+  torch::Tensor features(const Batch& b) override {
+    const auto& x = input(b);
+    return net_->forward(per_subsequence(x)).feature.view({x.size(0), x.size(1), -1});
+  }
+
+ private:
+  const torch::Tensor& input(const Batch& b) const { return visual_ ? b.visual : b.audio; }
+  Net net_;
+  bool visual_;
+};
+
+class FusionModel : public StageModel {
+ public:
+  explicit FusionModel(Fusion net) : net_(std::move(net)) {}
+  torch::nn::Module& module() override { return *net_; }
+  torch::Tensor forward(const Batch& b) override { return net_->forward(b.audio, b.visual).prediction; }
+  torch::Tensor features(const Batch&) override {
+    throw std::logic_error("the fusion stage has no features to extract");
+  }
+  std::vector<std::pair<std::string, torch::Tensor>> attention(const Batch& b) override {
+    return net_->forward(b.audio, b.visual).attention;
+  }
+
+ private:
+  Fusion net_;
+};
+
+}  // namespace
+
+std::unique_ptr<StageModel> make_stage_model(const Config& c, int64_t n_targets, std::pair<int64_t, int64_t> dims) {
+  const auto& m = c.model;
+  if (c.train.stage == "visual") {
+    I3D net(n_targets, m.width, m.visual_dropout);
+    if (!m.inflate_from.empty()) inflate_i3d_from_hdf5(*net, m.inflate_from);
+    return std::make_unique<UnimodalModel<I3D>>(net, true);
+  }
+  if (c.train.stage == "audio") return std::make_unique<UnimodalModel<AudioNet>>(AudioNet(n_targets, m.audio_width_div, m.audio_dropout), false);
+  if (dims.first != dims.second)
+    throw std::runtime_error(fmt::format("the fusion heads need equally sized audio and visual features, the extracted "
+                                         "ones are {} and {} (match model.width and model.audio-width-div)", dims.first, dims.second));
+  return std::make_unique<FusionModel>(make_fusion(m, dims.first, n_targets));
+}
+
+}  // namespace avf
