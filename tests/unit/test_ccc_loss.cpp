@@ -32,7 +32,8 @@ TEST(CccLoss, NanLabelsAreMasked) {
 
 TEST(CccLoss, UnlabelledTargetIsLeftOut) {
   auto pred = torch::tensor({{1.0, 5.0}, {2.0, 6.0}, {3.0, 7.0}}, torch::kFloat64);
-  auto label = torch::tensor({{2.0, NAN}, {2.0, NAN}, {5.0, NAN}}, torch::kFloat64);
+  const double nan = std::nan("");
+  auto label = torch::tensor({{2.0, nan}, {2.0, nan}, {5.0, nan}}, torch::kFloat64);
   EXPECT_NEAR(ccc_loss(pred, label).item<double>(), 1 - 6.0 / 11.0, 1e-12);
   EXPECT_EQ(ccc_loss(pred, torch::full_like(label, NAN)).item<double>(), 0.0);
 }
