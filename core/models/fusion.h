@@ -1,0 +1,45 @@
+// Fusion heads: per-sub-sequence audio and visual features in, per-sub-sequence predictions out.
+// Selected by name with make_fusion (model.fusion).
+#pragma once
+#include <torch/nn.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/config.h"
+
+namespace avf {
+
+struct FusionOutput {
+  torch::Tensor prediction;  // [B, L, targets]
+  // Attention maps [B, L, L] by name ("stage1.audio" = A_a, "stage1.visual" = A_v, …) for
+  // `avf predict --attention`; empty for heads without attention. They are the same tensors the
+  // forward pass used (kept for backward anyway), so returning them costs nothing.
+  std::vector<std::pair<std::string, torch::Tensor>> attention;
+};
+
+class FusionImpl : public torch::nn::Module {
+ public:
+  // audio, visual: [B, L, K] features of the L sub-sequences of B sequences.
+  virtual FusionOutput forward(const torch::Tensor& audio, const torch::Tensor& visual) = 0;
+};
+TORCH_MODULE(Fusion);
+
+// The paper's regressor on the fused features: dropout (on the attended A-V features) → fully
+// connected → ReLU → fully connected, applied to every sub-sequence.
+class PredictionHeadImpl : public torch::nn::Module {
+ public:
+  PredictionHeadImpl(int64_t in, int64_t hidden, int64_t n_targets, double dropout);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  torch::nn::Dropout dropout{nullptr};
+  torch::nn::Linear fc1{nullptr}, fc2{nullptr};
+};
+TORCH_MODULE(PredictionHead);
+
+// cross-attention | cross-attention-2stage | concat | self-attention | lstm, sized by
+// model.hidden, model.dropout and model.temperature; both modalities have feature_dim features.
+Fusion make_fusion(const ModelConfig& model, int64_t feature_dim, int64_t n_targets);
+
+}  // namespace avf
