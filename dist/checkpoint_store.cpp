@@ -236,10 +236,10 @@ std::optional<Checkpoint> CheckpointStore::resume(const std::string& mode) const
     found = load_checkpoint(path);
   } else {
     std::vector<Entry> entries = scan(dir_, metric_);
-    // Newest first; a complete checkpoint left under a temp name by a crash counts too.
-    std::sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
-      return std::make_tuple(-a.step, a.temp(), a.name) < std::make_tuple(-b.step, b.temp(), b.name);
-    });
+    // Newest first, `last` first among equals (the same state under several names); a complete
+    // checkpoint left under a temp name by a crash counts too.
+    const auto order = [](const Entry& e) { return std::make_tuple(-e.step, e.temp(), e.name != "last", e.name); };
+    std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) { return order(a) < order(b); });
     int corrupt = 0;
     for (const auto& e : entries) {
       if (!e.error.empty()) {
