@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/nn/module.h>
 #include <torch/optim/optimizer.h>
 #include <torch/serialize/input-archive.h>
@@ -26,12 +27,13 @@ std::string to_bytes(const Saveable& object) {
   return bytes;
 }
 
-template <class Loadable>
-void from_bytes(Loadable& object, const std::string& bytes, const std::string& source) {
+// Runs `load`, turning torch's errors into a CheckpointError that names `source`.
+template <class Load>
+void loading(const std::string& source, const std::string& bytes, Load load) {
   try {
     torch::serialize::InputArchive archive;
     archive.load_from(bytes.data(), bytes.size());
-    object.load(archive);
+    load(archive);
   } catch (const c10::Error& e) {
     // c10 messages carry a C++ backtrace; the first line says what did not fit.
     const std::string what = e.what_without_backtrace();
@@ -42,13 +44,39 @@ void from_bytes(Loadable& object, const std::string& bytes, const std::string& s
 }  // namespace
 
 std::string serialize_module(const torch::nn::Module& module) { return to_bytes(module); }
+
 void load_module(torch::nn::Module& module, const std::string& bytes, const std::string& source) {
-  from_bytes(module, bytes, source);
+  // InputArchive replaces tensors without comparing shapes, so a checkpoint of another model width
+  // would load "successfully"; compare every parameter and buffer with what the module had.
+  std::vector<std::pair<std::string, std::vector<int64_t>>> expected;
+  for (const auto& p : module.named_parameters()) expected.emplace_back(p.key(), p.value().sizes().vec());
+  for (const auto& b : module.named_buffers()) expected.emplace_back(b.key(), b.value().sizes().vec());
+  loading(source, bytes, [&](torch::serialize::InputArchive& archive) { module.load(archive); });
+  auto found = module.named_parameters();
+  for (const auto& b : module.named_buffers()) found.insert(b.key(), b.value());
+  for (const auto& [name, sizes] : expected) {
+    const auto actual = found[name].sizes().vec();
+    if (actual != sizes)
+      throw CheckpointError(fmt::format("{}: does not fit: {} has shape [{}], the model expects [{}]", source, name,
+                                        fmt::join(actual, ", "), fmt::join(sizes, ", ")));
+  }
 }
 
 std::string serialize_optimizer(const torch::optim::Optimizer& optimizer) { return to_bytes(optimizer); }
 void load_optimizer(torch::optim::Optimizer& optimizer, const std::string& bytes, const std::string& source) {
-  from_bytes(optimizer, bytes, source);
+  loading(source, bytes, [&](torch::serialize::InputArchive& archive) {
+    optimizer.load(archive);
+    // LibTorch 1.13 restores the per-parameter state but not the groups' options (learning rate,
+    // momentum, ...), which an LR schedule changes; read those back from the same archive.
+    torch::serialize::InputArchive groups;
+    archive.read("param_groups", groups);
+    for (size_t i = 0; i < optimizer.param_groups().size(); ++i) {
+      torch::serialize::InputArchive group, options;
+      groups.read("param_groups/" + std::to_string(i), group);
+      group.read("options", options);
+      optimizer.param_groups()[i].options().serialize(options);
+    }
+  });
 }
 
 std::string cpu_rng_state() {
