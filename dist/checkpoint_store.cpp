@@ -1,0 +1,382 @@
+#include "dist/checkpoint_store.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <filesystem>
+#include <iostream>
+#include <limits>
+#include <set>
+
+#include "core/exit_codes.h"
+#include "core/log.h"
+#include "dist/atomic_file.h"
+#include "dist/early_stopping.h"
+
+namespace avf::dist {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* kFormat = "avf-checkpoint";
+constexpr int kFormatVersion = 1;
+constexpr const char* kMetadata = "metadata.json";
+constexpr const char* kModel = "model.pt";
+constexpr const char* kOptimizer = "optimizer.pt";
+constexpr const char* kState = "state.cbor";
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// JSON has no NaN: a NaN CCC is written as null and read back as NaN.
+json number_or_null(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
+double number_or_nan(const json& j) { return j.is_number() ? j.get<double>() : kNaN; }
+
+json to_json(const Metrics& m) {
+  json ccc = json::object(), other = json::object();
+  for (const auto& [k, v] : m.ccc) ccc[k] = number_or_null(v);
+  for (const auto& [k, v] : m.other) other[k] = number_or_null(v);
+  return {{"ccc", ccc}, {"other", other}};
+}
+
+Metrics metrics_from_json(const json& j) {
+  Metrics m;
+  for (const auto& [k, v] : j.at("ccc").items()) m.ccc[k] = number_or_nan(v);
+  for (const auto& [k, v] : j.at("other").items()) m.other[k] = number_or_nan(v);
+  return m;
+}
+
+std::string utc_now() {
+  const std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Parses and checks <path>/metadata.json (not the checksums of the other files).
+json read_metadata(const std::string& path) {
+  const std::string file = path + "/" + kMetadata;
+  std::string text;
+  try {
+    text = read_file(file);
+  } catch (const FileError& e) {
+    throw CheckpointError(fmt::format("{} is not a complete checkpoint: {}", path, e.what()));
+  }
+  const json meta = json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!meta.is_object()) throw CheckpointError(file + ": not valid JSON (truncated or corrupt)");
+  if (meta.value("format", "") != kFormat)
+    throw CheckpointError(fmt::format("{}: not an avf checkpoint (expected \"format\": \"{}\")", file, kFormat));
+  if (meta.value("format_version", 0) != kFormatVersion)
+    throw CheckpointError(fmt::format("{}: format_version {}, but this avf reads version {}", file,
+                                      meta.value("format_version", 0), kFormatVersion));
+  for (const char* key : {"epoch", "step", "files"})
+    if (!meta.contains(key)) throw CheckpointError(fmt::format("{}: no \"{}\"", file, key));
+  return meta;
+}
+
+// A subdirectory of the store as its metadata describes it; checksums are not verified here.
+struct Entry {
+  std::string name;
+  std::string path;
+  int64_t step = -1;
+  double score = kNaN;  // by the store's current metric; NaN when not validated or unreadable
+  std::string error;    // why the metadata is unusable; empty when it is fine
+  bool temp() const { return is_temp_name(name); }
+  bool top_k() const { return !temp() && name.rfind("epoch-", 0) == 0; }
+};
+
+std::vector<Entry> scan(const std::string& dir, const std::string& metric) {
+  std::vector<Entry> entries;
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator(dir, ec)) {
+    if (!d.is_directory(ec)) continue;
+    Entry e;
+    e.name = d.path().filename().string();
+    e.path = d.path().string();
+    try {
+      const json meta = read_metadata(e.path);
+      e.step = meta.at("step").get<int64_t>();
+      // Ranked by the metric configured now, so changing checkpoint.metric between runs stays consistent.
+      if (meta.contains("metrics") && meta["metrics"].is_object())
+        e.score = metric_value(metrics_from_json(meta["metrics"]), metric);
+    } catch (const CheckpointError& ex) {
+      e.error = ex.what();
+    } catch (const std::exception&) {  // the metadata lacks this metric's target: not comparable
+      e.score = kNaN;
+    }
+    entries.push_back(e);
+  }
+  return entries;
+}
+
+// Best first; equal scores keep the older checkpoint first, so a tie never displaces one.
+bool ranks_before(const Entry& a, const Entry& b) {
+  if (improves(a.score, b.score)) return true;
+  if (improves(b.score, a.score)) return false;
+  return a.step < b.step;
+}
+
+}  // namespace
+
+double metric_value(const Metrics& metrics, const std::string& metric) {
+  if (metrics.ccc.empty()) throw ConfigError("checkpoint.metric: the validation produced no CCC to rank by");
+  if (metric == "mean") {
+    double sum = 0;
+    for (const auto& [target, ccc] : metrics.ccc) sum += ccc;
+    return sum / static_cast<double>(metrics.ccc.size());
+  }
+  if (auto it = metrics.ccc.find(metric); it != metrics.ccc.end()) return it->second;
+  std::string targets;
+  for (const auto& [target, ccc] : metrics.ccc) targets += (targets.empty() ? "" : ", ") + target;
+  throw ConfigError(fmt::format("checkpoint.metric '{}': expected 'mean' or a target ({})", metric, targets));
+}
+
+std::string checkpoint_dir(const Config& config) {
+  return config.checkpoint.dir.empty() ? (fs::path(config.train.out) / "checkpoints").string()
+                                       : config.checkpoint.dir;
+}
+
+CheckpointStore::CheckpointStore(std::string dir, std::string metric, int keep, RunInfo run)
+    : dir_(std::move(dir)), metric_(std::move(metric)), keep_(std::max(keep, 0)), run_(std::move(run)) {}
+
+void CheckpointStore::write(const std::string& name, const CheckpointPayload& payload, const json& metrics,
+                            double score) const {
+  const std::string final_path = dir_ + "/" + name;
+  const std::string tmp = temp_path_for(final_path);
+  try {
+    fs::create_directories(dir_);
+    fs::create_directory(tmp);
+    json files = json::object();
+    const auto put = [&](const char* file, std::string_view bytes) {
+      write_file_atomic(tmp + "/" + file, bytes);
+      files[file] = {{"bytes", bytes.size()}, {"sha256", sha256_hex(bytes)}};
+    };
+    put(kModel, payload.model);
+    put(kOptimizer, payload.optimizer);
+    const std::vector<uint8_t> state = json::to_cbor(payload.state);
+    put(kState, {reinterpret_cast<const char*>(state.data()), state.size()});
+    json state_keys = json::array();
+    for (const auto& [key, value] : payload.state.items()) state_keys.push_back(key);
+    const json meta = {{"format", kFormat},
+                       {"format_version", kFormatVersion},
+                       {"name", name},
+                       {"epoch", payload.epoch},
+                       {"step", payload.step},
+                       {"metric", metric_},
+                       {"score", number_or_null(score)},
+                       {"metrics", metrics},
+                       {"world_size", run_.world_size},
+                       {"code", {{"version", run_.code_version}, {"commit", run_.code_commit}}},
+                       {"created", utc_now()},
+                       {"files", files},
+                       {"state_keys", state_keys},
+                       {"config", run_.config_ini}};
+    // Last: only now does the directory count as a checkpoint.
+    write_file_atomic(tmp + "/" + kMetadata, meta.dump(2, ' ', false, json::error_handler_t::replace) + "\n");
+    replace_directory(tmp, final_path);
+  } catch (const std::exception& e) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    throw CheckpointError(fmt::format("checkpoint {} not written (what was there is intact): {}", final_path, e.what()));
+  }
+}
+
+void CheckpointStore::save_last(const CheckpointPayload& payload) { write("last", payload, nullptr, kNaN); }
+
+std::vector<std::string> CheckpointStore::save(const CheckpointPayload& payload, const Metrics& metrics) {
+  const double score = metric_value(metrics, metric_);
+  const json metrics_json = to_json(metrics);
+  const std::vector<Entry> entries = scan(dir_, metric_);
+  std::vector<std::string> written{"last"};
+  write("last", payload, metrics_json, score);
+
+  // Compared with every checkpoint present, not only `best`: a crash that left `best` under a temp
+  // name must not let a worse checkpoint take its place.
+  double best_so_far = kNaN;
+  for (const auto& e : entries)
+    if (improves(e.score, best_so_far)) best_so_far = e.score;
+  if (improves(score, best_so_far)) {
+    write("best", payload, metrics_json, score);
+    written.push_back("best");
+  }
+
+  const std::string name = fmt::format("epoch-{:04d}-step-{:07d}", payload.epoch, payload.step);
+  Entry candidate;
+  candidate.name = name;
+  candidate.step = payload.step;
+  candidate.score = score;
+  std::vector<Entry> ranked{candidate};
+  for (const auto& e : entries)
+    if (e.top_k() && e.name != name) ranked.push_back(e);  // a same-named one is superseded
+  std::stable_sort(ranked.begin(), ranked.end(), ranks_before);
+  std::set<std::string> kept;
+  for (const auto& e : ranked)
+    if (static_cast<int>(kept.size()) < keep_ && !std::isnan(e.score)) kept.insert(e.name);
+  if (kept.count(name)) {
+    write(name, payload, metrics_json, score);
+    written.push_back(name);
+  }
+  // Removed only after the new ones are in place, so a failure never leaves fewer than before.
+  std::error_code ec;
+  for (const auto& e : entries)
+    if ((e.top_k() && !kept.count(e.name)) || e.temp()) fs::remove_all(e.path, ec);
+  return written;
+}
+
+std::optional<Checkpoint> CheckpointStore::resume(const std::string& mode) const {
+  if (mode.empty()) return std::nullopt;
+  std::optional<Checkpoint> found;
+  if (mode != "auto") {
+    const std::string path = fs::exists(mode) ? mode : dir_ + "/" + mode;
+    if (!fs::exists(path))
+      throw CheckpointError(fmt::format("checkpoint.resume: no checkpoint '{}' (nor {})", mode, path));
+    found = load_checkpoint(path);
+  } else {
+    std::vector<Entry> entries = scan(dir_, metric_);
+    // Newest first, `last` first among equals (the same state under several names); a complete
+    // checkpoint left under a temp name by a crash counts too.
+    const auto order = [](const Entry& e) { return std::make_tuple(-e.step, e.temp(), e.name != "last", e.name); };
+    std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) { return order(a) < order(b); });
+    int corrupt = 0;
+    for (const auto& e : entries) {
+      if (!e.error.empty()) {
+        if (e.temp()) continue;  // an interrupted write, not a checkpoint
+        log::warn("resume: skipping {}", e.error);
+        ++corrupt;
+        continue;
+      }
+      try {
+        found = load_checkpoint(e.path);
+        break;
+      } catch (const CheckpointError& ex) {
+        log::warn("resume: skipping corrupt checkpoint: {}", ex.what());
+        ++corrupt;
+      }
+    }
+    if (!found && corrupt > 0)
+      throw CheckpointError(fmt::format(
+          "checkpoint.resume auto: none of the {} checkpoints in {} is valid (see the warnings above); "
+          "remove them to start afresh or resume from a path",
+          corrupt, dir_));
+    if (!found) {
+      log::info("resume: no checkpoint in {}, starting from scratch", dir_);
+      return std::nullopt;
+    }
+  }
+  const int saved_world = found->metadata.value("world_size", 0);
+  if (saved_world != run_.world_size)
+    log::warn("resuming {} written by {} ranks with {}: the sampler is re-sharded, so the run will not be "
+              "bit-identical to an uninterrupted one",
+              found->path, saved_world, run_.world_size);
+  log::info("resuming from {} (epoch {}, step {})", found->path, found->payload.epoch, found->payload.step);
+  return found;
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  Checkpoint c;
+  c.path = path;
+  c.metadata = read_metadata(path);
+  const auto verified = [&](const char* name) {
+    const std::string file = path + "/" + name;
+    const json& expected = c.metadata["files"].value(name, json::object());
+    if (!expected.contains("bytes") || !expected.contains("sha256"))
+      throw CheckpointError(fmt::format("{}/{}: no size and sha256 for {}", path, kMetadata, name));
+    std::string data;
+    try {
+      data = read_file(file);
+    } catch (const FileError& e) {
+      throw CheckpointError(e.what());
+    }
+    const auto bytes = expected["bytes"].get<size_t>();
+    const auto sha = expected["sha256"].get<std::string>();
+    const std::string actual = sha256_hex(data);
+    if (data.size() != bytes || actual != sha)
+      throw CheckpointError(fmt::format("{}: {}: expected {} bytes with sha256 {}, found {} bytes with sha256 {}",
+                                        file, data.size() < bytes ? "truncated" : "corrupt", bytes, sha,
+                                        data.size(), actual));
+    return data;
+  };
+  try {
+    c.payload.epoch = c.metadata.at("epoch").get<int64_t>();
+    c.payload.step = c.metadata.at("step").get<int64_t>();
+    c.payload.model = verified(kModel);
+    c.payload.optimizer = verified(kOptimizer);
+    const std::string state = verified(kState);
+    c.payload.state = json::from_cbor(state);
+  } catch (const json::exception& e) {
+    throw CheckpointError(fmt::format("{}: invalid metadata or state: {}", path, e.what()));
+  }
+  return c;
+}
+
+bool is_checkpoint(const std::string& path) {
+  try {
+    read_metadata(path);
+    return true;
+  } catch (const CheckpointError&) {
+    return false;
+  }
+}
+
+std::string describe_checkpoint(const std::string& path) {
+  const json meta = read_metadata(path);
+  try {
+    const auto field = [](const char* label) { return fmt::format("{:<13}", label); };
+    std::string out = field("checkpoint") + path + "\n";
+    out += field("epoch") + std::to_string(meta.at("epoch").get<int64_t>()) + "\n";
+    out += field("step") + std::to_string(meta.at("step").get<int64_t>()) + "\n";
+    const std::string metric = meta.value("metric", "");
+    if (meta.contains("metrics") && meta["metrics"].is_object()) {
+      out += field("metric") + fmt::format("{} = {:.4f}\n", metric, number_or_nan(meta["score"]));
+      const Metrics m = metrics_from_json(meta["metrics"]);
+      for (const auto& [label, values] : {std::pair{"ccc", &m.ccc}, std::pair{"other", &m.other}}) {
+        if (values->empty()) continue;
+        std::string line;
+        for (const auto& [k, v] : *values) line += fmt::format("{}{} {:.4f}", line.empty() ? "" : ", ", k, v);
+        out += field(label) + line + "\n";
+      }
+    } else {
+      out += field("metric") + metric + " (saved without validation)\n";
+    }
+    out += field("world size") + std::to_string(meta.value("world_size", 0)) + "\n";
+    const json code = meta.value("code", json::object());
+    out += field("code") + fmt::format("avf {}, commit {}\n", code.value("version", "?"), code.value("commit", "?"));
+    out += field("created") + meta.value("created", "?") + "\n";
+    std::string files_label = "files";
+    for (const auto& [name, f] : meta.at("files").items()) {
+      out += field(files_label.c_str()) + fmt::format("{:<13} {:>12} bytes  sha256 {}\n", name,
+                                                      f.value("bytes", size_t{0}), f.value("sha256", "?"));
+      files_label.clear();
+    }
+    std::string keys;
+    for (const auto& k : meta.value("state_keys", json::array())) keys += (keys.empty() ? "" : ", ") + k.get<std::string>();
+    out += field("state") + keys + "\n";
+    out += "config\n";
+    std::string config = meta.value("config", "");
+    for (size_t start = 0; start < config.size();) {
+      const size_t end = config.find('\n', start);
+      out += "  " + config.substr(start, end - start) + "\n";
+      start = end == std::string::npos ? config.size() : end + 1;
+    }
+    return out;
+  } catch (const json::exception& e) {
+    throw CheckpointError(fmt::format("{}/{}: {}", path, kMetadata, e.what()));
+  }
+}
+
+int inspect_checkpoint(const std::string& path) {
+  try {
+    std::cout << describe_checkpoint(path) << std::flush;
+    load_checkpoint(path);
+    std::cout << "verified     every file matches its size and sha256\n";
+    return exit_code::ok;
+  } catch (const CheckpointError& e) {
+    std::cerr << "avf inspect: error: " << e.what() << "\n";
+    return exit_code::failure;
+  }
+}
+
+}  // namespace avf::dist
