@@ -92,6 +92,15 @@ TEST(CheckpointStore, BestIsTheBestAndTopKHoldsExactlyTheKBest) {
   EXPECT_EQ(load_checkpoint(dir + "/last").payload.epoch, 6);
 }
 
+TEST(CheckpointStore, RetentionRemovesOnlyItsOwnCheckpoints) {
+  const std::string dir = make_temp_dir("avf-ckpt");
+  fs::create_directories(dir + "/epoch-notes");
+  fs::create_directories(dir + "/epoch-0009-step-0000900");  // a corrupt one of ours: no metadata
+  CheckpointStore store(dir, "mean", 1, kRun);
+  store.save(payload(1, 100), mean_ccc(0.1));
+  EXPECT_EQ(list_dir(dir), (std::vector<std::string>{"best", "epoch-0001-step-0000100", "epoch-notes", "last"}));
+}
+
 TEST(CheckpointStore, RanksByOneTargetWhenConfigured) {
   const std::string dir = make_temp_dir("avf-ckpt");
   CheckpointStore store(dir, "arousal", 1, kRun);
