@@ -264,7 +264,7 @@ TEST(CheckpointStore, KillNineDuringSaveLeavesAValidCheckpoint) {
   for (int trial = 0; trial < 5; ++trial) {
     const pid_t child = fork();
     if (child == 0) {
-      for (int64_t step = newest + 1;; ++step) store.save(payload(step / 3, step, 4 << 20), mean_ccc(std::sin(step)));
+      for (int64_t step = newest + 1;; ++step) store.save(payload(step / 3, step, 1 << 20), mean_ccc(std::sin(step)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(30 + rng() % 200));
     kill(child, SIGKILL);
@@ -272,7 +272,7 @@ TEST(CheckpointStore, KillNineDuringSaveLeavesAValidCheckpoint) {
     const auto resumed = store.resume("auto");
     ASSERT_TRUE(resumed) << "trial " << trial;
     EXPECT_GE(resumed->payload.step, newest);
-    EXPECT_EQ(resumed->payload.model, payload(0, resumed->payload.step, resumed->payload.step == 1 ? 64 : 4 << 20).model);
+    EXPECT_EQ(resumed->payload.model, payload(0, resumed->payload.step, resumed->payload.step == 1 ? 64 : 1 << 20).model);
     if (fs::exists(dir + "/last")) {  // missing only when killed between the two renames
       EXPECT_NO_THROW(load_checkpoint(dir + "/last"));
     }
