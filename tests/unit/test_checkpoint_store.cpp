@@ -134,6 +134,8 @@ TEST(CheckpointStore, SaveLastWritesOnlyLast) {
   EXPECT_EQ(step_of(dir + "/last"), 150);
   EXPECT_EQ(step_of(dir + "/best"), 100);
   EXPECT_TRUE(load_checkpoint(dir + "/last").metadata["metrics"].is_null());
+  EXPECT_NE(describe_checkpoint(dir + "/last").find("\nmetric       mean (saved without validation)\n"),
+            std::string::npos);
   // A later validation still compares against the validated checkpoints only.
   EXPECT_EQ(store.save(payload(2, 200), mean_ccc(0.4)), (std::vector<std::string>{"last", "epoch-0002-step-0000200"}));
 }
