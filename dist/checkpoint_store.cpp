@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <iostream>
 #include <limits>
+#include <regex>
 #include <set>
 
 #include "core/exit_codes.h"
@@ -72,8 +73,11 @@ json read_metadata(const std::string& path) {
   if (meta.value("format_version", 0) != kFormatVersion)
     throw CheckpointError(fmt::format("{}: format_version {}, but this avf reads version {}", file,
                                       meta.value("format_version", 0), kFormatVersion));
-  for (const char* key : {"epoch", "step", "files"})
-    if (!meta.contains(key)) throw CheckpointError(fmt::format("{}: no \"{}\"", file, key));
+  for (const char* key : {"epoch", "step"})
+    if (!meta.contains(key) || !meta[key].is_number_integer())
+      throw CheckpointError(fmt::format("{}: no integer \"{}\"", file, key));
+  if (!meta.contains("files") || !meta["files"].is_object())
+    throw CheckpointError(fmt::format("{}: no \"files\" with checksums", file));
   return meta;
 }
 
@@ -85,8 +89,14 @@ struct Entry {
   double score = kNaN;  // by the store's current metric; NaN when not validated or unreadable
   std::string error;    // why the metadata is unusable; empty when it is fine
   bool temp() const { return is_temp_name(name); }
-  bool top_k() const { return !temp() && name.rfind("epoch-", 0) == 0; }
+  // Strictly the store's own top-k names, so retention never removes anything else.
+  bool top_k() const {
+    static const std::regex pattern("epoch-[0-9]{4,}-step-[0-9]{7,}");
+    return std::regex_match(name, pattern);
+  }
 };
+
+std::string top_k_name(const CheckpointPayload& p) { return fmt::format("epoch-{:04d}-step-{:07d}", p.epoch, p.step); }
 
 std::vector<Entry> scan(const std::string& dir, const std::string& metric) {
   std::vector<Entry> entries;
@@ -96,16 +106,22 @@ std::vector<Entry> scan(const std::string& dir, const std::string& metric) {
     Entry e;
     e.name = d.path().filename().string();
     e.path = d.path().string();
+    json meta;
     try {
-      const json meta = read_metadata(e.path);
-      e.step = meta.at("step").get<int64_t>();
-      // Ranked by the metric configured now, so changing checkpoint.metric between runs stays consistent.
-      if (meta.contains("metrics") && meta["metrics"].is_object())
-        e.score = metric_value(metrics_from_json(meta["metrics"]), metric);
+      meta = read_metadata(e.path);
     } catch (const CheckpointError& ex) {
       e.error = ex.what();
-    } catch (const std::exception&) {  // the metadata lacks this metric's target: not comparable
-      e.score = kNaN;
+      entries.push_back(e);
+      continue;
+    }
+    e.step = meta["step"].get<int64_t>();
+    // Ranked by the metric configured now, so changing checkpoint.metric between runs stays consistent;
+    // one saved without validation, or without this metric's target, is not ranked.
+    try {
+      if (meta.contains("metrics") && meta["metrics"].is_object())
+        e.score = metric_value(metrics_from_json(meta["metrics"]), metric);
+    } catch (const ConfigError&) {
+    } catch (const json::exception&) {
     }
     entries.push_back(e);
   }
@@ -203,7 +219,7 @@ std::vector<std::string> CheckpointStore::save(const CheckpointPayload& payload,
     written.push_back("best");
   }
 
-  const std::string name = fmt::format("epoch-{:04d}-step-{:07d}", payload.epoch, payload.step);
+  const std::string name = top_k_name(payload);
   Entry candidate;
   candidate.name = name;
   candidate.step = payload.step;
@@ -230,8 +246,9 @@ std::optional<Checkpoint> CheckpointStore::resume(const std::string& mode) const
   if (mode.empty()) return std::nullopt;
   std::optional<Checkpoint> found;
   if (mode != "auto") {
-    const std::string path = fs::exists(mode) ? mode : dir_ + "/" + mode;
-    if (!fs::exists(path))
+    std::error_code ec;
+    const std::string path = fs::exists(mode, ec) ? mode : dir_ + "/" + mode;
+    if (!fs::exists(path, ec))
       throw CheckpointError(fmt::format("checkpoint.resume: no checkpoint '{}' (nor {})", mode, path));
     found = load_checkpoint(path);
   } else {
@@ -281,7 +298,7 @@ Checkpoint load_checkpoint(const std::string& path) {
   c.metadata = read_metadata(path);
   const auto verified = [&](const char* name) {
     const std::string file = path + "/" + name;
-    const json& expected = c.metadata["files"].value(name, json::object());
+    const json expected = c.metadata["files"].value(name, json::object());
     if (!expected.contains("bytes") || !expected.contains("sha256"))
       throw CheckpointError(fmt::format("{}/{}: no size and sha256 for {}", path, kMetadata, name));
     std::string data;

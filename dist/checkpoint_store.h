@@ -84,8 +84,6 @@ class CheckpointStore {
   // written with another world size.
   std::optional<Checkpoint> resume(const std::string& mode) const;
 
-  const std::string& dir() const { return dir_; }
-
  private:
   void write(const std::string& name, const CheckpointPayload& payload, const nlohmann::json& metrics,
              double score) const;

@@ -32,6 +32,12 @@ struct NamedSignal {
 constexpr NamedSignal kSignals[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"USR1", SIGUSR1},
                                     {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"XCPU", SIGXCPU}};
 
+std::string signal_name(int sig) {
+  for (const auto& s : kSignals)
+    if (s.number == sig) return s.name;
+  return std::to_string(sig);
+}
+
 void trap(int sig) {
   struct sigaction sa {};
   sa.sa_handler = on_signal;
@@ -64,20 +70,25 @@ bool stop_requested() { return stop_signal() != 0; }
 int stop_signal() { return g_signal.load(std::memory_order_relaxed); }
 
 bool agree_to_stop() {
+  int local = stop_requested() ? 1 : 0;
+  int any = local;
   int initialized = 0;
   MPI_Initialized(&initialized);
-  int local = stop_requested() ? 1 : 0;
-  if (!initialized) return local != 0;
-  int any = 0;
-  const int rc = MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-  if (rc != MPI_SUCCESS) {
-    char text[MPI_MAX_ERROR_STRING];
-    int len = 0;
-    MPI_Error_string(rc, text, &len);
-    throw std::runtime_error("preemption agreement (MPI_Allreduce MAX on MPI_COMM_WORLD) failed: " +
-                             std::string(text, len));
+  if (initialized) {
+    const int rc = MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (rc != MPI_SUCCESS) {
+      char text[MPI_MAX_ERROR_STRING];
+      int len = 0;
+      MPI_Error_string(rc, text, &len);
+      throw std::runtime_error("preemption agreement (MPI_Allreduce MAX on MPI_COMM_WORLD) failed: " +
+                               std::string(text, len));
+    }
   }
-  if (any && !local) log::info("stopping at this step: another rank received the preemption signal");
+  if (local) {
+    log::warn("received SIG{}: stopping after this step", signal_name(stop_signal()));
+  } else if (any) {
+    log::info("another rank received the preemption signal: stopping after this step");
+  }
   return any != 0;
 }
 

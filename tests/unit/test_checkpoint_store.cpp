@@ -92,6 +92,15 @@ TEST(CheckpointStore, BestIsTheBestAndTopKHoldsExactlyTheKBest) {
   EXPECT_EQ(load_checkpoint(dir + "/last").payload.epoch, 6);
 }
 
+TEST(CheckpointStore, RetentionRemovesOnlyItsOwnCheckpoints) {
+  const std::string dir = make_temp_dir("avf-ckpt");
+  fs::create_directories(dir + "/epoch-notes");
+  fs::create_directories(dir + "/epoch-0009-step-0000900");  // a corrupt one of ours: no metadata
+  CheckpointStore store(dir, "mean", 1, kRun);
+  store.save(payload(1, 100), mean_ccc(0.1));
+  EXPECT_EQ(list_dir(dir), (std::vector<std::string>{"best", "epoch-0001-step-0000100", "epoch-notes", "last"}));
+}
+
 TEST(CheckpointStore, RanksByOneTargetWhenConfigured) {
   const std::string dir = make_temp_dir("avf-ckpt");
   CheckpointStore store(dir, "arousal", 1, kRun);
@@ -125,6 +134,8 @@ TEST(CheckpointStore, SaveLastWritesOnlyLast) {
   EXPECT_EQ(step_of(dir + "/last"), 150);
   EXPECT_EQ(step_of(dir + "/best"), 100);
   EXPECT_TRUE(load_checkpoint(dir + "/last").metadata["metrics"].is_null());
+  EXPECT_NE(describe_checkpoint(dir + "/last").find("\nmetric       mean (saved without validation)\n"),
+            std::string::npos);
   // A later validation still compares against the validated checkpoints only.
   EXPECT_EQ(store.save(payload(2, 200), mean_ccc(0.4)), (std::vector<std::string>{"last", "epoch-0002-step-0000200"}));
 }
@@ -255,7 +266,7 @@ TEST(CheckpointStore, KillNineDuringSaveLeavesAValidCheckpoint) {
   for (int trial = 0; trial < 5; ++trial) {
     const pid_t child = fork();
     if (child == 0) {
-      for (int64_t step = newest + 1;; ++step) store.save(payload(step / 3, step, 4 << 20), mean_ccc(std::sin(step)));
+      for (int64_t step = newest + 1;; ++step) store.save(payload(step / 3, step, 1 << 20), mean_ccc(std::sin(step)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(30 + rng() % 200));
     kill(child, SIGKILL);
@@ -263,7 +274,7 @@ TEST(CheckpointStore, KillNineDuringSaveLeavesAValidCheckpoint) {
     const auto resumed = store.resume("auto");
     ASSERT_TRUE(resumed) << "trial " << trial;
     EXPECT_GE(resumed->payload.step, newest);
-    EXPECT_EQ(resumed->payload.model, payload(0, resumed->payload.step, resumed->payload.step == 1 ? 64 : 4 << 20).model);
+    EXPECT_EQ(resumed->payload.model, payload(0, resumed->payload.step, resumed->payload.step == 1 ? 64 : 1 << 20).model);
     if (fs::exists(dir + "/last")) {  // missing only when killed between the two renames
       EXPECT_NO_THROW(load_checkpoint(dir + "/last"));
     }
