@@ -105,8 +105,7 @@ ShardReader::ShardReader(const std::string& dir) : dir_(dir) {
     h5::Handle group(H5Gopen2(file, video.id.c_str(), H5P_DEFAULT));
     const hsize_t N = hsize_t(video.n_frames);
 
-    h5::Handle faces(H5Dopen2(group, shard::kFaces, H5P_DEFAULT));
-    if (!faces.valid()) bad(where, "dataset 'faces' is missing");
+    h5::Handle faces = h5::check(H5Dopen2(group, shard::kFaces, H5P_DEFAULT), where, "dataset 'faces' is missing");
     const auto fdims = h5::dataset_shape(faces);
     if (fdims.size() != 4 || fdims[0] != N || fdims[3] != 3 || fdims[1] == 0 || fdims[1] > kMaxSide || fdims[2] == 0 || fdims[2] > kMaxSide)
       bad(where, fmt::format("dataset 'faces' must be [{}, H, W, 3] with 0 < H, W <= {}", N, kMaxSide));
@@ -116,8 +115,7 @@ ShardReader::ShardReader(const std::string& dir) : dir_(dir) {
     h5::Handle ftype(H5Dget_type(faces));
     if (H5Tget_class(ftype) != H5T_INTEGER || H5Tget_size(ftype) != 1) bad(where, "dataset 'faces' must be uint8");
 
-    h5::Handle spec(H5Dopen2(group, shard::kSpectrogram, H5P_DEFAULT));
-    if (!spec.valid()) bad(where, "dataset 'spectrogram' is missing");
+    h5::Handle spec = h5::check(H5Dopen2(group, shard::kSpectrogram, H5P_DEFAULT), where, "dataset 'spectrogram' is missing");
     const auto sdims = h5::dataset_shape(spec);
     if (sdims.size() != 2 || sdims[0] != N || sdims[1] == 0 || sdims[1] > 8192)
       bad(where, fmt::format("dataset 'spectrogram' must be [{}, F]", N));
@@ -150,7 +148,7 @@ ShardReader::ShardReader(const std::string& dir) : dir_(dir) {
       else if (f != H5Z_FILTER_SHUFFLE) bad(store->where, fmt::format("uses HDF5 filter {} (avf reads none, gzip and shuffle)", int(f)));
     }
     store->file = h5::open_read_only(fmt::format("{}/{}", dir, shard_file));
-    store->dataset = h5::Handle(H5Dopen2(store->file, video.id.c_str() + std::string("/") + shard::kFaces, H5P_DEFAULT));
+    store->dataset = h5::Handle(H5Dopen2(store->file, (video.id + "/" + shard::kFaces).c_str(), H5P_DEFAULT));
     faces_.push_back(std::move(store));
     videos_.push_back(std::move(video));
   }
