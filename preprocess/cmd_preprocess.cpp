@@ -58,6 +58,8 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
        "haar | lbp (opencv-data cascades) | FILE.xml (a cascade) | FILE.onnx (YuNet model for cv::FaceDetectorYN)")
       ("detect-width", po::value(&p.detect_width)->value_name("PX")->default_value(p.detect_width),
        "scale wider frames down to this width for detection (0 = full size)")
+      ("min-face", po::value(&p.min_face)->value_name("F")->default_value(p.min_face),
+       "smallest face a cascade searches, as a fraction of the frame's shorter side")
       ("face-margin", po::value(&p.face_margin)->value_name("M")->default_value(p.face_margin), "crop margin around the box, per side, as a fraction of its side")
       ("box-smoothing", po::value(&p.box_smoothing)->value_name("A")->default_value(p.box_smoothing), "weight of the previous box (0 = none, <1)")
       ("length-tolerance", po::value(&p.length_tolerance)->value_name("S")->default_value(p.length_tolerance),
@@ -78,6 +80,7 @@ void validate(const Options& o) {
   if (!(p.face_margin >= 0 && p.face_margin <= 1)) throw bad(fmt::format("--face-margin {}: expected 0..1", p.face_margin));
   if (!(p.box_smoothing >= 0 && p.box_smoothing < 1)) throw bad(fmt::format("--box-smoothing {}: expected 0 <= A < 1", p.box_smoothing));
   if (!(p.length_tolerance >= 0)) throw bad(fmt::format("--length-tolerance {}: expected >= 0", p.length_tolerance));
+  if (!(p.min_face > 0 && p.min_face <= 1)) throw bad(fmt::format("--min-face {}: expected 0 < F <= 1", p.min_face));
   if (p.detect_width < 0) throw bad(fmt::format("--detect-width {}: expected >= 0", p.detect_width));
 }
 
@@ -292,7 +295,7 @@ int cmd_preprocess(const std::vector<std::string>& args) {
       for (size_t i : s.videos) my_frames += frames[i], ++my_videos;
   const auto start = std::chrono::steady_clock::now();
   try {
-    auto detector = pre::make_face_detector(o.params.face_detector, o.params.detect_width);
+    auto detector = pre::make_face_detector(o.params.face_detector, o.params.detect_width, o.params.min_face);
     Progress progress(fmt::format("preprocess rank 0/{}: {} videos", pg.size, my_videos), my_frames, "frames", o.progress);
     for (const auto& s : plan) {
       if (s.rank != pg.rank) continue;

@@ -40,7 +40,8 @@ class ScaledDetector : public FaceDetector {
 
 class CascadeDetector : public ScaledDetector {
  public:
-  CascadeDetector(const std::string& file, int detect_width) : ScaledDetector(detect_width) {
+  CascadeDetector(const std::string& file, int detect_width, double min_face)
+      : ScaledDetector(detect_width), min_face_(min_face) {
     if (!cascade_.load(file)) throw std::runtime_error(fmt::format("{}: cannot load the face cascade", file));
   }
 
@@ -48,7 +49,7 @@ class CascadeDetector : public ScaledDetector {
   std::vector<cv::Rect2f> detect_scaled(const cv::Mat& bgr) override {
     cv::cvtColor(bgr, gray_, cv::COLOR_BGR2GRAY);
     cv::equalizeHist(gray_, gray_);
-    const int min_side = std::max(20, std::min(gray_.cols, gray_.rows) / 10);
+    const int min_side = std::max(20, int(std::min(gray_.cols, gray_.rows) * min_face_));
     std::vector<cv::Rect> found;
     cascade_.detectMultiScale(gray_, found, 1.1, 4, 0, cv::Size(min_side, min_side));
     return {found.begin(), found.end()};
@@ -56,6 +57,7 @@ class CascadeDetector : public ScaledDetector {
 
  private:
   cv::CascadeClassifier cascade_;
+  double min_face_;
   cv::Mat gray_;
 };
 
@@ -86,14 +88,14 @@ class YuNetDetector : public ScaledDetector {
 
 }  // namespace
 
-std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width) {
+std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face) {
   if (spec == "haar")
     return std::make_unique<CascadeDetector>(fmt::format("{}/haarcascades/haarcascade_frontalface_default.xml", kCascadeDir),
-                                             detect_width);
+                                             detect_width, min_face);
   if (spec == "lbp")
     return std::make_unique<CascadeDetector>(fmt::format("{}/lbpcascades/lbpcascade_frontalface_improved.xml", kCascadeDir),
-                                             detect_width);
-  if (ends_with(spec, ".xml")) return std::make_unique<CascadeDetector>(spec, detect_width);
+                                             detect_width, min_face);
+  if (ends_with(spec, ".xml")) return std::make_unique<CascadeDetector>(spec, detect_width, min_face);
   if (ends_with(spec, ".onnx")) return std::make_unique<YuNetDetector>(spec, detect_width);
   throw std::runtime_error(
       fmt::format("--face-detector '{}': expected haar, lbp, a cascade .xml file or a YuNet .onnx model", spec));

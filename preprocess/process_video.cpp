@@ -26,6 +26,7 @@ std::string Params::to_json() const {
                       {"face_detector", face_detector},
                       {"detect_width", detect_width},
                       {"face_margin", face_margin},
+                      {"min_face", min_face},
                       {"box_smoothing", box_smoothing},
                       {"max_gap", max_gap},
                       {"length_tolerance_s", length_tolerance},
