@@ -74,6 +74,8 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
 void validate(const Options& o) {
   const auto& p = o.params;
   auto bad = [](const std::string& what) { return ConfigError("command line: " + what); };
+  if (p.layout != "avec2016" && p.layout != "manifest" && p.layout != "faces")
+    throw bad(fmt::format("--layout '{}': expected avec2016, manifest or faces", p.layout));
   if (!(p.fps > 0 && p.fps <= 1000)) throw bad(fmt::format("--fps {}: expected a positive frame rate", p.fps));
   if (p.face_size < 8 || p.face_size > 1024) throw bad(fmt::format("--face-size {}: expected 8..1024", p.face_size));
   if (p.freq_bins < 1 || p.freq_bins > 513) throw bad(fmt::format("--freq-bins {}: expected 1..513", p.freq_bins));
@@ -201,8 +203,10 @@ int finish(const std::vector<json>& results, const pre::Dataset& ds, const Optio
   std::vector<std::string> fatal;
   int64_t frames = 0, face_frames = 0, skipped = 0;
   double rate_sum = 0;
-  for (const auto& r : results) {
+  for (size_t rank = 0; rank < results.size(); ++rank) {
+    const json& r = results[rank];
     if (r.contains("fatal")) fatal.push_back(r["fatal"]);
+    log::info("rank {}: {} shards written or kept, {} frames decoded", rank, r["shards"].size(), r["frames"].get<int64_t>());
     for (const auto& f : r["failed"]) failed.push_back(f);
     if (r["seconds"].get<double>() > 0) rate_sum += r["frames"].get<double>() / r["seconds"].get<double>();
     for (const auto& s : r["shards"]) {
