@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "corpus.h"
+#include "preprocess/h5.h"
 #include "preprocess/sha256.h"
 #include "run_command.h"
 
@@ -145,4 +146,71 @@ TEST(PreprocessCli, UsageErrorsNameTheOption) {
   const auto l = run_command(avf_bin + " preprocess --layout recola --input /tmp --output /tmp/avf-never");
   EXPECT_EQ(l.exit_code, 2);
   EXPECT_EQ(l.output, "avf preprocess: error: command line: --layout 'recola': expected avec2016, manifest or faces\n");
+}
+
+namespace {
+
+// A shard dataset [n, cols] of floats from the shard named by the manifest.
+std::vector<float> read_video_floats(const std::string& dir, const std::string& id, const char* name) {
+  const json m = read_json(dir + "/manifest.json");
+  for (const auto& v : m["videos"]) {
+    if (v["id"] != id) continue;
+    avf::h5::Handle file = avf::h5::open_read_only(dir + "/" + v["shard"].get<std::string>());
+    avf::h5::Handle d = avf::h5::check(H5Dopen2(file, (id + "/" + name).c_str(), H5P_DEFAULT), id, "missing");
+    size_t n = 1;
+    for (auto s : avf::h5::dataset_shape(d)) n *= s;
+    std::vector<float> out(n);
+    H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
+    return out;
+  }
+  ADD_FAILURE() << id << " not in " << dir;
+  return {};
+}
+
+}  // namespace
+
+TEST(PreprocessCli, ManifestAndFacesLayoutsGiveTheSameLabelsAsAvec) {
+  const std::string c = make_test_corpus("avf-layouts", 1, 2);
+  const std::string base = fs::path(c).parent_path().string();
+  const std::string gs = c + "/ratings_gold_standard/";
+  // Labels as one CSV with the targets in another order; a video carrying its own audio stream;
+  // the frames as a folder of images for the faces layout.
+  const auto prep = run_command(
+      "set -e; cd " + base + "; mkdir -p m faces/faces/train_1 faces/audio faces/labels; "
+      "grep '^train_1' " + gs + "valence/train_1.arff | cut -d, -f2,3 > v.txt; "
+      "grep '^train_1' " + gs + "arousal/train_1.arff | cut -d, -f3 > a.txt; "
+      "(echo 'valence,time,arousal'; paste -d, v.txt a.txt | awk -F, '{print $2\",\"$1\",\"$3}') > m/train_1.csv; "
+      "ffmpeg -loglevel error -i " + c + "/recordings_video/train_1.mp4 -i " + c + "/recordings_audio/train_1.wav "
+      "-c:v copy -c:a aac m/train_1.mp4; "
+      "printf 'id,video,audio,labels,partition\\nsubject_a,train_1.mp4,,train_1.csv,train\\n' > m/manifest.csv; "
+      "ffmpeg -loglevel error -i " + c + "/recordings_video/train_1.mp4 faces/faces/train_1/%04d.png; "
+      "cp " + c + "/recordings_audio/train_1.wav faces/audio/; cp m/train_1.csv faces/labels/");
+  ASSERT_EQ(prep.exit_code, 0) << prep.output;
+  const std::string common = " --face-size 16 --progress off --output ";
+  ASSERT_EQ(run_command(avf_bin + " preprocess --input " + c + common + base + "/o-avec").exit_code, 0);
+  const auto rm = run_command(avf_bin + " preprocess --layout manifest --input " + base + "/m/manifest.csv" + common + base + "/o-manifest");
+  ASSERT_EQ(rm.exit_code, 0) << rm.output;
+  const auto rf = run_command(avf_bin + " preprocess --layout faces --input " + base + "/faces" + common + base + "/o-faces");
+  ASSERT_EQ(rf.exit_code, 0) << rf.output;
+
+  const json mm = read_json(base + "/o-manifest/manifest.json");
+  EXPECT_EQ(mm["targets"], json({"valence", "arousal"}));  // the CSV's order
+  EXPECT_EQ(mm["videos"][0]["partition"], "train");
+  const auto avec = read_video_floats(base + "/o-avec", "train_1", "labels");  // arousal, valence
+  const auto manifest = read_video_floats(base + "/o-manifest", "subject_a", "labels");
+  const auto faces = read_video_floats(base + "/o-faces", "train_1", "labels");
+  ASSERT_EQ(avec.size(), 100u);
+  ASSERT_EQ(manifest.size(), 100u);
+  ASSERT_EQ(faces.size(), 100u);
+  for (size_t i = 0; i < 50; ++i) {
+    EXPECT_FLOAT_EQ(manifest[2 * i], avec[2 * i + 1]);
+    EXPECT_FLOAT_EQ(manifest[2 * i + 1], avec[2 * i]);
+    EXPECT_FLOAT_EQ(faces[2 * i], manifest[2 * i]);
+  }
+  // Audio decoded from the video's own (AAC) stream: speech, not silence, in the spectrogram.
+  const auto spec = read_video_floats(base + "/o-manifest", "subject_a", "spectrogram");
+  ASSERT_EQ(spec.size(), 50u * 129u);
+  EXPECT_GT(*std::max_element(spec.begin(), spec.end()), -40.0f);
+  // The faces layout keeps every image as a found face.
+  EXPECT_EQ(read_json(base + "/o-faces/manifest.json")["videos"][0]["face_frames"], 50);
 }
