@@ -95,17 +95,24 @@ struct Hashes {
 Hashes hash_inputs(const pre::PlannedShard& shard, const pre::Dataset& ds, const std::string& params_json) {
   Hashes h;
   std::string text = params_json + "\n";
+  // Contents, not paths or times, decide: a moved or touched corpus is still unchanged.
+  auto digest = [&](const std::string& file) {
+    const std::string d = fs::exists(file) ? pre::sha256_file(file) : "missing";
+    text += fs::path(file).filename().string() + " " + d + "\n";
+    return d;
+  };
   for (size_t i : shard.videos) {
     const auto& v = ds.videos[i];
     text += v.id + " " + v.partition + "\n";
-    std::string images;
-    for (const auto& f : v.files()) {
-      const std::string digest = fs::exists(f) ? pre::sha256_file(f) : "missing";
-      text += fs::path(f).filename().string() + " " + digest + "\n";
-      if (f == v.video) h.sources.push_back(digest);
-      if (v.video.empty() && std::find(v.face_images.begin(), v.face_images.end(), f) != v.face_images.end()) images += digest;
+    if (!v.video.empty()) {
+      h.sources.push_back(digest(v.video));
+    } else {
+      std::string images;
+      for (const auto& f : v.face_images) images += digest(f);
+      h.sources.push_back(pre::sha256_text(images));
     }
-    if (v.video.empty()) h.sources.push_back(pre::sha256_text(images));
+    if (!v.audio.empty()) digest(v.audio);
+    for (const auto& f : v.label_files) digest(f);
   }
   h.inputs = pre::sha256_text(text);
   return h;

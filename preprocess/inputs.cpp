@@ -145,15 +145,6 @@ Dataset discover_faces(const fs::path& root, const std::string& time_column) {
 
 }  // namespace
 
-std::vector<std::string> VideoInput::files() const {
-  std::vector<std::string> out;
-  if (!video.empty()) out.push_back(video);
-  out.insert(out.end(), face_images.begin(), face_images.end());
-  if (!audio.empty()) out.push_back(audio);
-  out.insert(out.end(), label_files.begin(), label_files.end());
-  return out;
-}
-
 Dataset discover(const std::string& layout, const std::string& input, const std::string& time_column) {
   if (!fs::exists(input)) throw std::runtime_error(fmt::format("{}: --input does not exist", input));
   if (layout == "avec2016") return discover_avec(input);

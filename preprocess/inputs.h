@@ -20,7 +20,6 @@ struct VideoInput {
   // avec2016: one ARFF per target, in target order (a missing file gives a NaN column);
   // manifest/faces: one CSV holding every target.
   std::vector<std::string> label_files;
-  std::vector<std::string> files() const;  // every input file, for hashing
 };
 
 struct Dataset {

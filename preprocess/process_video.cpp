@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -17,28 +16,6 @@
 #include "preprocess/video.h"
 
 namespace avf::pre {
-
-std::string Params::to_json() const {
-  nlohmann::json j = {{"layout", layout},
-                      {"fps", fps},
-                      {"face_size", face_size},
-                      {"freq_bins", freq_bins},
-                      {"face_detector", face_detector},
-                      {"detect_width", detect_width},
-                      {"face_margin", face_margin},
-                      {"min_face", min_face},
-                      {"box_smoothing", box_smoothing},
-                      {"max_gap", max_gap},
-                      {"length_tolerance_s", length_tolerance},
-                      {"time_column", time_column},
-                      {"compression", compression.to_string()},
-                      {"sample_rate", kSampleRate},
-                      {"window_ms", 40},
-                      {"dft_length", SpectrogramParams{}.n_fft},
-                      {"spectrogram", "log-power dB, Hann window, bins 0..freq_bins-1 at k*15.625 Hz"},
-                      {"shard_format_version", 1}};
-  return j.dump();  // nlohmann::json objects keep keys sorted
-}
 
 namespace {
 

@@ -18,8 +18,6 @@ VideoInfo read_info(cv::VideoCapture& cap) {
   VideoInfo info;
   info.fps = cap.get(cv::CAP_PROP_FPS);
   info.frame_count = static_cast<int64_t>(cap.get(cv::CAP_PROP_FRAME_COUNT));
-  info.width = static_cast<int>(cap.get(cv::CAP_PROP_FRAME_WIDTH));
-  info.height = static_cast<int>(cap.get(cv::CAP_PROP_FRAME_HEIGHT));
   info.seconds = info.fps > 0 ? info.frame_count / info.fps : 0;
   return info;
 }

@@ -11,7 +11,6 @@ struct VideoInfo {
   double fps = 0;          // the container's frame rate
   int64_t frame_count = 0; // as the container announces it (0 when unknown)
   double seconds = 0;      // frame_count / fps
-  int width = 0, height = 0;
 };
 
 // Opens the file to read its header. Throws std::runtime_error naming the file if it is unreadable.
@@ -24,7 +23,6 @@ class ResampledVideo {
   bool next(cv::Mat& frame);
   // Throws if fewer source frames were decoded than the container announced (a truncated file).
   void check_complete() const;
-  const VideoInfo& info() const { return info_; }
 
  private:
   bool read_source(cv::Mat& frame, double& t);
