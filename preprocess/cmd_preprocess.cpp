@@ -118,13 +118,20 @@ Hashes hash_inputs(const pre::PlannedShard& shard, const pre::Dataset& ds, const
   return h;
 }
 
+// This rank's share of the work, for progress (shown by rank 0) and the frames/s in the summary.
+struct RankWork {
+  Progress& progress;
+  size_t videos_total = 0, videos_done = 0;
+  int64_t frames_decoded = 0;
+};
+
 json video_json(const pre::ShardVideo& v) {
   return {{"id", v.id}, {"partition", v.partition}, {"n_frames", v.n_frames}, {"face_frames", v.face_frames}};
 }
 
 // Writes or skips one shard; returns its manifest entry (null when no video of it succeeded).
 json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Options& o, pre::FaceDetector& detector,
-               Progress& progress, json& failed, int64_t& frames_done) {
+               RankWork& work, json& failed) {
   const std::string name = shard::shard_file_name(shard.index);
   const std::string path = (fs::path(o.output) / name).string();
   const std::string params_json = o.params.to_json();
@@ -136,7 +143,10 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
       const pre::ShardInfo info = pre::read_shard_info(path);
       if (info.inputs_sha256 == hashes.inputs) {
         log::info("{}: inputs and parameters unchanged, skipped", name);
-        for (const auto& v : info.videos) entry["videos"].push_back(video_json(v));
+        for (const auto& v : info.videos) {
+          entry["videos"].push_back(video_json(v));
+          work.progress.advance(v.n_frames, fmt::format("video {}/{} {} (unchanged)", ++work.videos_done, work.videos_total, v.id));
+        }
         for (const auto& f : json::parse(info.failed)) failed.push_back(f);
         entry["skipped"] = true;
         entry["bytes"] = fs::file_size(path);
@@ -152,10 +162,11 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
   json shard_failed = json::array();
   for (size_t k = 0; k < shard.videos.size(); ++k) {
     const auto& v = ds.videos[shard.videos[k]];
+    const std::string note = fmt::format("video {}/{} {}", ++work.videos_done, work.videos_total, v.id);
     try {
       const auto s = pre::process_video(v, ds, hashes.sources[k], o.params, detector, writer, [&] {
-        ++frames_done;
-        progress.advance(1, v.id);
+        ++work.frames_decoded;
+        work.progress.advance(1, note);
       });
       log::info("{}: {} frames, face found in {:.1f}%", v.id, s.n_frames, 100.0 * s.face_frames / s.n_frames);
       entry["videos"].push_back(video_json({s.id, s.partition, s.n_frames, s.face_frames}));
@@ -210,12 +221,14 @@ int finish(const std::vector<json>& results, const pre::Dataset& ds, const Optio
   std::vector<std::string> fatal;
   int64_t frames = 0, face_frames = 0, skipped = 0;
   double rate_sum = 0;
+  int working_ranks = 0;
   for (size_t rank = 0; rank < results.size(); ++rank) {
     const json& r = results[rank];
     if (r.contains("fatal")) fatal.push_back(r["fatal"]);
     log::info("rank {}: {} shards written or kept, {} frames decoded", rank, r["shards"].size(), r["frames"].get<int64_t>());
     for (const auto& f : r["failed"]) failed.push_back(f);
-    if (r["seconds"].get<double>() > 0) rate_sum += r["frames"].get<double>() / r["seconds"].get<double>();
+    if (r["seconds"].get<double>() > 0)
+      rate_sum += r["frames"].get<double>() / r["seconds"].get<double>(), ++working_ranks;
     for (const auto& s : r["shards"]) {
       json ids = json::array();
       for (const auto& v : s["videos"]) {
@@ -251,9 +264,9 @@ int finish(const std::vector<json>& results, const pre::Dataset& ds, const Optio
                          {"failed", failed}};
   write_atomically((fs::path(o.output) / shard::kManifestFile).string(), manifest.dump(2) + "\n");
 
-  log::info("summary: {} videos ok ({} unchanged and skipped), {} failed; {} frames, face found in {:.1f}%; {:.1f} frames/s per rank",
-            videos.size(), skipped, failed.size(), frames, frames ? 100.0 * face_frames / frames : 0.0,
-            results.empty() ? 0.0 : rate_sum / results.size());
+  log::info("summary: {} videos ok ({} unchanged and skipped), {} failed; {} frames, face found in {:.1f}%{}", videos.size(),
+            skipped, failed.size(), frames, frames ? 100.0 * face_frames / frames : 0.0,
+            working_ranks ? fmt::format("; {:.1f} frames/s per rank", rate_sum / working_ranks) : "");
   for (const auto& f : failed) log::warn("failed {}: {}", f["id"].get<std::string>(), f["reason"].get<std::string>());
   for (const auto& f : fatal) log::error("{}", f);
   log::info("manifest: {}", (fs::path(o.output) / shard::kManifestFile).string());
@@ -299,7 +312,7 @@ int cmd_preprocess(const std::vector<std::string>& args) {
   const auto plan = pre::plan_shards(frames, bytes_per_frame, o.shard_size, pg.size);
 
   json mine = {{"shards", json::array()}, {"failed", json::array()}, {"frames", 0}, {"seconds", 0.0}};
-  int64_t my_frames = 0, frames_done = 0;
+  int64_t my_frames = 0;
   size_t my_videos = 0;
   for (const auto& s : plan)
     if (s.rank == pg.rank)
@@ -307,18 +320,20 @@ int cmd_preprocess(const std::vector<std::string>& args) {
   const auto start = std::chrono::steady_clock::now();
   try {
     auto detector = pre::make_face_detector(o.params.face_detector, o.params.detect_width, o.params.min_face);
-    Progress progress(fmt::format("preprocess rank 0/{}: {} videos", pg.size, my_videos), my_frames, "frames", o.progress);
+    Progress progress(fmt::format("preprocess (rank 0 of {})", pg.size), my_frames, "frames", o.progress);
+    RankWork work{progress, my_videos};
     for (const auto& s : plan) {
       if (s.rank != pg.rank) continue;
-      json entry = run_shard(s, ds, o, *detector, progress, mine["failed"], frames_done);
+      json entry = run_shard(s, ds, o, *detector, work, mine["failed"]);
       if (!entry.is_null()) mine["shards"].push_back(entry);
     }
     progress.finish();
+    mine["frames"] = work.frames_decoded;
   } catch (const std::exception& e) {
     mine["fatal"] = fmt::format("rank {}: {}", pg.rank, e.what());
   }
-  mine["frames"] = frames_done;
-  mine["seconds"] = frames_done ? std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() : 0.0;
+  if (mine["frames"].get<int64_t>() > 0)
+    mine["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
   const std::vector<json> results = gather_at_root(mine, pg);
   int code = exit_code::ok;
