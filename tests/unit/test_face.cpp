@@ -6,6 +6,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include "preprocess/face.h"
+#include "run_command.h"
 
 using namespace avf::pre;
 
@@ -62,6 +63,17 @@ TEST(FaceDetector, NoFaceInAnEmptyFrameAndBadSpecsAreNamed) {
     EXPECT_STREQ(e.what(), "--face-detector 'mtcnn': expected haar, lbp, a cascade .xml file or a YuNet .onnx model");
   }
   EXPECT_THROW(make_face_detector("/nonexistent.xml", 0, 0.1), std::runtime_error);
+}
+
+TEST(FaceDetector, ABrokenDnnModelIsNamed) {
+  const std::string dir = make_temp_dir("avf-face");
+  write_file(dir + "/yunet.onnx", "not an onnx model");
+  try {
+    make_face_detector(dir + "/yunet.onnx", 0, 0.1);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(dir + "/yunet.onnx: cannot load the face detection model (", 0), 0u) << e.what();
+  }
 }
 
 TEST(FaceCrop, IsSquareResizedRgbCentredOnTheBoxWithBlackOutside) {
