@@ -14,6 +14,8 @@
 namespace {
 
 const avf::Subcommand kCommands[] = {
+    {"preprocess", "videos, audio and labels -> sharded HDF5 of face crops, spectrograms and labels", avf::cmd_preprocess},
+    {"inspect", "summarise or --verify a preprocessed dataset or shard", avf::cmd_inspect},
     {"train", "train the visual, audio or fusion network (data-parallel over MPI ranks)", avf::cmd_train},
 };
 

@@ -13,5 +13,7 @@ struct Subcommand {
 
 // Defined by each module's cmd_*.cpp; main.cpp lists them.
 int cmd_train(const std::vector<std::string>& args);
+int cmd_preprocess(const std::vector<std::string>& args);
+int cmd_inspect(const std::vector<std::string>& args);
 
 }  // namespace avf

@@ -1,0 +1,352 @@
+// `avf preprocess`: videos, audio and labels -> shards/*.h5 + manifest.json. MPI ranks split the
+// shards (one rank without mpirun); rank 0 gathers what every rank wrote and writes the manifest last.
+#include <fmt/format.h>
+#include <mpi.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <opencv2/core/utility.hpp>
+#include <set>
+#include <thread>
+
+#include "core/command_line.h"
+#include "core/exit_codes.h"
+#include "core/log.h"
+#include "core/progress.h"
+#include "core/shard_format.h"
+#include "core/subcommand.h"
+#include "dist/process_group.h"
+#include "preprocess/inputs.h"
+#include "preprocess/plan.h"
+#include "preprocess/process_video.h"
+#include "preprocess/sha256.h"
+#include "preprocess/shard_summary.h"
+
+namespace fs = std::filesystem;
+namespace po = boost::program_options;
+using nlohmann::json;
+
+namespace avf {
+namespace {
+
+struct Options {
+  pre::Params params;
+  std::string input, output, progress;
+  uint64_t shard_size = 0;
+  bool force = false, allow_failures = false;
+};
+
+CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& compression, Options& o) {
+  CommandSpec spec;
+  spec.name = "preprocess";
+  spec.summary = "Decode videos, audio and labels into face crops, log-spectrograms and labels in sharded HDF5.";
+  spec.usage = "avf preprocess --layout avec2016|manifest|faces --input DIR --output DIR [options]\n"
+               "       mpirun -np N avf preprocess ...   (ranks split the videos)";
+  spec.options.add_options()
+      ("layout", po::value(&p.layout)->value_name("L")->default_value(p.layout), "input layout: avec2016 | manifest | faces")
+      ("input", po::value(&o.input)->value_name("DIR")->required(), "input folder (manifest layout: the CSV or its folder)")
+      ("output", po::value(&o.output)->value_name("DIR")->required(), "output folder for shard-*.h5 and manifest.json")
+      ("fps", po::value(&p.fps)->value_name("F")->default_value(p.fps), "frame rate of the output (the label grid)")
+      ("face-size", po::value(&p.face_size)->value_name("PX")->default_value(p.face_size), "side of the square face crops")
+      ("freq-bins", po::value(&p.freq_bins)->value_name("K")->default_value(p.freq_bins),
+       "spectrogram bins kept: 0..K-1 of the 1024-point DFT at 16 kHz (129 = 0..2000 Hz)")
+      ("shard-size", po::value(&shard_size)->value_name("SIZE")->default_value("2GiB"), "largest shard before compression")
+      ("compression", po::value(&compression)->value_name("C")->default_value("none"), "none | gzip | gzip:1..9 (with shuffle)")
+      ("face-detector", po::value(&p.face_detector)->value_name("D")->default_value(p.face_detector),
+       "haar | lbp (opencv-data cascades) | FILE.xml (a cascade) | FILE.onnx (YuNet model for cv::FaceDetectorYN)")
+      ("detect-width", po::value(&p.detect_width)->value_name("PX")->default_value(p.detect_width),
+       "scale wider frames down to this width for detection (0 = full size)")
+      ("min-face", po::value(&p.min_face)->value_name("F")->default_value(p.min_face),
+       "smallest face a cascade searches, as a fraction of the frame's shorter side")
+      ("face-margin", po::value(&p.face_margin)->value_name("M")->default_value(p.face_margin), "crop margin around the box, per side, as a fraction of its side")
+      ("box-smoothing", po::value(&p.box_smoothing)->value_name("A")->default_value(p.box_smoothing), "weight of the previous box (0 = none, <1)")
+      ("length-tolerance", po::value(&p.length_tolerance)->value_name("S")->default_value(p.length_tolerance),
+       "seconds by which audio and labels may differ from the video")
+      ("time-column", po::value(&p.time_column)->value_name("NAME")->default_value(p.time_column), "time column of label CSV files")
+      ("force", po::bool_switch(&o.force), "redo every shard, even unchanged ones")
+      ("allow-failures", po::bool_switch(&o.allow_failures), "exit 0 even when some videos failed")
+      ("progress", po::value(&o.progress)->value_name("MODE")->default_value("auto"), "auto | bar | lines | off");
+  return spec;
+}
+
+void validate(const Options& o) {
+  const auto& p = o.params;
+  auto bad = [](const std::string& what) { return ConfigError("command line: " + what); };
+  if (p.layout != "avec2016" && p.layout != "manifest" && p.layout != "faces")
+    throw bad(fmt::format("--layout '{}': expected avec2016, manifest or faces", p.layout));
+  if (!(p.fps > 0 && p.fps <= 1000)) throw bad(fmt::format("--fps {}: expected a positive frame rate", p.fps));
+  if (p.face_size < 8 || p.face_size > 1024) throw bad(fmt::format("--face-size {}: expected 8..1024", p.face_size));
+  if (p.freq_bins < 1 || p.freq_bins > 513) throw bad(fmt::format("--freq-bins {}: expected 1..513", p.freq_bins));
+  if (!(p.face_margin >= 0 && p.face_margin <= 1)) throw bad(fmt::format("--face-margin {}: expected 0..1", p.face_margin));
+  if (!(p.box_smoothing >= 0 && p.box_smoothing < 1)) throw bad(fmt::format("--box-smoothing {}: expected 0 <= A < 1", p.box_smoothing));
+  if (!(p.length_tolerance >= 0)) throw bad(fmt::format("--length-tolerance {}: expected >= 0", p.length_tolerance));
+  if (!(p.min_face > 0 && p.min_face <= 1)) throw bad(fmt::format("--min-face {}: expected 0 < F <= 1", p.min_face));
+  if (p.detect_width < 0) throw bad(fmt::format("--detect-width {}: expected >= 0", p.detect_width));
+}
+
+// Hash of everything a shard's content depends on: parameters and each video's input bytes.
+struct Hashes {
+  std::string inputs;                // for the whole shard
+  std::vector<std::string> sources;  // per video, recorded as source_sha256
+};
+
+Hashes hash_inputs(const pre::PlannedShard& shard, const pre::Dataset& ds, const std::string& params_json) {
+  Hashes h;
+  std::string text = params_json + "\n";
+  // Contents, not paths or times, decide: a moved or touched corpus is still unchanged.
+  auto digest = [&](const std::string& file) {
+    const std::string d = fs::exists(file) ? pre::sha256_file(file) : "missing";
+    text += fs::path(file).filename().string() + " " + d + "\n";
+    return d;
+  };
+  for (size_t i : shard.videos) {
+    const auto& v = ds.videos[i];
+    text += v.id + " " + v.partition + "\n";
+    if (!v.video.empty()) {
+      h.sources.push_back(digest(v.video));
+    } else {
+      std::string images;
+      for (const auto& f : v.face_images) images += digest(f);
+      h.sources.push_back(pre::sha256_text(images));
+    }
+    if (!v.audio.empty()) digest(v.audio);
+    for (const auto& f : v.label_files) digest(f);
+  }
+  h.inputs = pre::sha256_text(text);
+  return h;
+}
+
+// This rank's share of the work, for progress (shown by rank 0) and the frames/s in the summary.
+struct RankWork {
+  Progress& progress;
+  size_t videos_total = 0, videos_done = 0;
+  int64_t frames_decoded = 0;
+};
+
+json video_json(const pre::ShardVideo& v) {
+  return {{"id", v.id}, {"partition", v.partition}, {"n_frames", v.n_frames}, {"face_frames", v.face_frames}};
+}
+
+// Writes or skips one shard; returns its manifest entry (null when no video of it succeeded).
+json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Options& o, pre::FaceDetector& detector,
+               RankWork& work, json& failed) {
+  const std::string name = shard::shard_file_name(shard.index);
+  const std::string path = (fs::path(o.output) / name).string();
+  const std::string params_json = o.params.to_json();
+  const Hashes hashes = hash_inputs(shard, ds, params_json);
+  json entry = {{"file", name}, {"videos", json::array()}};
+
+  if (!o.force && fs::exists(path)) {
+    try {
+      const pre::ShardInfo info = pre::read_shard_info(path);
+      if (info.inputs_sha256 == hashes.inputs) {
+        log::info("{}: inputs and parameters unchanged, skipped", name);
+        for (const auto& v : info.videos) {
+          entry["videos"].push_back(video_json(v));
+          work.progress.advance(v.n_frames, fmt::format("video {}/{} {} (unchanged)", ++work.videos_done, work.videos_total, v.id));
+        }
+        for (const auto& f : json::parse(info.failed)) failed.push_back(f);
+        entry["skipped"] = true;
+        entry["bytes"] = fs::file_size(path);
+        entry["sha256"] = pre::sha256_file(path);
+        return entry;
+      }
+    } catch (const std::exception& e) {
+      log::warn("{}: rewriting it: {}", name, e.what());
+    }
+  }
+
+  pre::ShardWriter writer(path, params_json, hashes.inputs, o.params.compression);
+  json shard_failed = json::array();
+  for (size_t k = 0; k < shard.videos.size(); ++k) {
+    const auto& v = ds.videos[shard.videos[k]];
+    const std::string note = fmt::format("video {}/{} {}", ++work.videos_done, work.videos_total, v.id);
+    try {
+      const auto s = pre::process_video(v, ds, hashes.sources[k], o.params, detector, writer, [&] {
+        ++work.frames_decoded;
+        work.progress.advance(1, note);
+      });
+      log::info("{}: {} frames, face found in {:.1f}%", v.id, s.n_frames, 100.0 * s.face_frames / s.n_frames);
+      entry["videos"].push_back(video_json({s.id, s.partition, s.n_frames, s.face_frames}));
+    } catch (const std::exception& e) {
+      log::warn("{} failed: {}", v.id, e.what());
+      shard_failed.push_back({{"id", v.id}, {"reason", e.what()}});
+    }
+  }
+  for (const auto& f : shard_failed) failed.push_back(f);
+  if (writer.videos() == 0) {  // nothing to keep; an older shard of this name would be stale
+    fs::remove(path);
+    return nullptr;
+  }
+  writer.commit(shard_failed.dump());
+  entry["skipped"] = false;
+  entry["bytes"] = fs::file_size(path);
+  entry["sha256"] = pre::sha256_file(path);
+  return entry;
+}
+
+// Every rank's JSON result at rank 0 (empty elsewhere).
+std::vector<json> gather_at_root(const json& mine, const dist::ProcessGroup& pg) {
+  const std::string text = mine.dump();
+  int len = static_cast<int>(text.size());
+  std::vector<int> lens(pg.size), displs(pg.size, 0);
+  MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
+  std::string all;
+  if (pg.rank == 0) {
+    for (int r = 1; r < pg.size; ++r) displs[r] = displs[r - 1] + lens[r - 1];
+    all.resize(displs.back() + lens.back());
+  }
+  MPI_Gatherv(text.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, 0, MPI_COMM_WORLD);
+  std::vector<json> out;
+  if (pg.rank == 0)
+    for (int r = 0; r < pg.size; ++r) out.push_back(json::parse(all.substr(displs[r], lens[r])));
+  return out;
+}
+
+void write_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + shard::kPartialSuffix;
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error(fmt::format("{}: cannot write", tmp));
+  }
+  fs::rename(tmp, path);
+}
+
+// Rank 0: manifest, removal of shards the plan no longer has, summary. Returns the exit code.
+int finish(const std::vector<json>& results, const pre::Dataset& ds, const Options& o, json probe_failed) {
+  json shards = json::array(), videos = json::array(), failed = std::move(probe_failed);
+  std::vector<std::string> fatal;
+  int64_t frames = 0, face_frames = 0, skipped = 0;
+  double rate_sum = 0;
+  int working_ranks = 0;
+  for (size_t rank = 0; rank < results.size(); ++rank) {
+    const json& r = results[rank];
+    if (r.contains("fatal")) fatal.push_back(r["fatal"]);
+    log::info("rank {}: {} shards written or kept, {} frames decoded", rank, r["shards"].size(), r["frames"].get<int64_t>());
+    for (const auto& f : r["failed"]) failed.push_back(f);
+    if (r["seconds"].get<double>() > 0)
+      rate_sum += r["frames"].get<double>() / r["seconds"].get<double>(), ++working_ranks;
+    for (const auto& s : r["shards"]) {
+      json ids = json::array();
+      for (const auto& v : s["videos"]) {
+        ids.push_back(v["id"]);
+        json row = v;
+        row["shard"] = s["file"];
+        videos.push_back(row);
+        frames += v["n_frames"].get<int64_t>();
+        face_frames += v["face_frames"].get<int64_t>();
+        skipped += s["skipped"].get<bool>();
+      }
+      shards.push_back({{"file", s["file"]}, {"bytes", s["bytes"]}, {"sha256", s["sha256"]}, {"videos", ids}});
+    }
+  }
+  auto by = [](const char* key) { return [key](const json& a, const json& b) { return a[key] < b[key]; }; };
+  std::sort(shards.begin(), shards.end(), by("file"));
+  std::sort(videos.begin(), videos.end(), by("id"));
+  std::sort(failed.begin(), failed.end(), by("id"));
+
+  std::set<std::string> keep;
+  for (const auto& s : shards) keep.insert(s["file"]);
+  for (const auto& e : fs::directory_iterator(o.output)) {
+    const std::string f = e.path().filename().string();
+    const bool ours = f.rfind("shard-", 0) == 0 && f.find(".h5") != std::string::npos;  // .h5 or .h5.partial
+    if (ours && !keep.count(f)) {
+      log::info("removing {} (not part of this dataset any more)", f);
+      fs::remove(e.path());
+    }
+  }
+
+  const json manifest = {{"format", shard::kFormat},     {"version", shard::kVersion}, {"params", json::parse(o.params.to_json())},
+                         {"targets", ds.targets},        {"shards", shards},          {"videos", videos},
+                         {"failed", failed}};
+  write_atomically((fs::path(o.output) / shard::kManifestFile).string(), manifest.dump(2) + "\n");
+
+  log::info("summary: {} videos ok ({} unchanged and skipped), {} failed; {} frames, face found in {:.1f}%{}", videos.size(),
+            skipped, failed.size(), frames, frames ? 100.0 * face_frames / frames : 0.0,
+            working_ranks ? fmt::format("; {:.1f} frames/s per rank", rate_sum / working_ranks) : "");
+  for (const auto& f : failed) log::warn("failed {}: {}", f["id"].get<std::string>(), f["reason"].get<std::string>());
+  for (const auto& f : fatal) log::error("{}", f);
+  log::info("manifest: {}", (fs::path(o.output) / shard::kManifestFile).string());
+  if (!fatal.empty()) return exit_code::failure;
+  return failed.empty() || o.allow_failures ? exit_code::ok : exit_code::failure;
+}
+
+}  // namespace
+
+int cmd_preprocess(const std::vector<std::string>& args) {
+  Options o;
+  std::string shard_size, compression;
+  const CommandSpec spec = make_spec(o.params, shard_size, compression, o);
+  if (!parse_args(spec, args)) return exit_code::ok;
+  try {
+    o.shard_size = pre::parse_size(shard_size);
+    o.params.compression = pre::parse_compression(compression);
+  } catch (const std::invalid_argument& e) {
+    throw ConfigError(std::string("command line: ") + e.what());
+  }
+  validate(o);
+
+  const dist::ProcessGroup& pg = dist::init_process_group();
+  log::init(pg.rank, pg.size, false);
+  // Detection is the bottleneck; share the node's cores between the ranks on it.
+  cv::setNumThreads(std::max(1, int(std::thread::hardware_concurrency()) / pg.local_size));
+  fs::create_directories(o.output);
+
+  const pre::Dataset ds = pre::discover(o.params.layout, o.input, o.params.time_column);
+  log::info("{} videos, targets {}; {}", ds.videos.size(), fmt::join(ds.targets, ","), dist::describe(pg));
+  std::vector<int64_t> frames(ds.videos.size());
+  json probe_failed = json::array();
+  for (size_t i = 0; i < ds.videos.size(); ++i) {
+    try {
+      frames[i] = pre::estimate_frames(ds.videos[i], o.params);
+    } catch (const std::exception& e) {
+      frames[i] = -1;
+      probe_failed.push_back({{"id", ds.videos[i].id}, {"reason", e.what()}});
+    }
+  }
+  const uint64_t bytes_per_frame =
+      uint64_t(o.params.face_size) * o.params.face_size * 3 + 4 * o.params.freq_bins + 4 * ds.targets.size() + 17;
+  const auto plan = pre::plan_shards(frames, bytes_per_frame, o.shard_size, pg.size);
+
+  json mine = {{"shards", json::array()}, {"failed", json::array()}, {"frames", 0}, {"seconds", 0.0}};
+  int64_t my_frames = 0;
+  size_t my_videos = 0;
+  for (const auto& s : plan)
+    if (s.rank == pg.rank)
+      for (size_t i : s.videos) my_frames += frames[i], ++my_videos;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    auto detector = pre::make_face_detector(o.params.face_detector, o.params.detect_width, o.params.min_face);
+    Progress progress(fmt::format("preprocess (rank 0 of {})", pg.size), my_frames, "frames", o.progress);
+    RankWork work{progress, my_videos};
+    for (const auto& s : plan) {
+      if (s.rank != pg.rank) continue;
+      json entry = run_shard(s, ds, o, *detector, work, mine["failed"]);
+      if (!entry.is_null()) mine["shards"].push_back(entry);
+    }
+    progress.finish();
+    mine["frames"] = work.frames_decoded;
+  } catch (const std::exception& e) {
+    mine["fatal"] = fmt::format("rank {}: {}", pg.rank, e.what());
+  }
+  if (mine["frames"].get<int64_t>() > 0)
+    mine["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const std::vector<json> results = gather_at_root(mine, pg);
+  int code = exit_code::ok;
+  if (pg.rank == 0) {
+    try {  // other ranks wait in the broadcast below, so rank 0 must always get there
+      code = finish(results, ds, o, probe_failed);
+    } catch (const std::exception& e) {
+      log::error("{}", e.what());
+      code = exit_code::failure;
+    }
+  }
+  MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  return code;
+}
+
+}  // namespace avf

@@ -1,0 +1,147 @@
+#include "preprocess/face.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <opencv2/imgproc.hpp>
+#include <opencv2/objdetect.hpp>
+#include <stdexcept>
+#include <tuple>
+
+namespace avf::pre {
+namespace {
+
+constexpr const char* kCascadeDir = "/usr/share/opencv4";
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Shared by both detectors: detection runs on a copy no wider than detect_width.
+class ScaledDetector : public FaceDetector {
+ public:
+  explicit ScaledDetector(int detect_width) : detect_width_(detect_width) {}
+  std::vector<cv::Rect2f> detect(const cv::Mat& bgr) override {
+    const double scale = detect_width_ > 0 && bgr.cols > detect_width_ ? double(detect_width_) / bgr.cols : 1.0;
+    cv::Mat small = bgr;
+    if (scale != 1.0) cv::resize(bgr, small, cv::Size(), scale, scale, cv::INTER_AREA);
+    std::vector<cv::Rect2f> faces = detect_scaled(small);
+    for (auto& f : faces) f = cv::Rect2f(f.x / scale, f.y / scale, f.width / scale, f.height / scale);
+    return faces;
+  }
+
+ protected:
+  virtual std::vector<cv::Rect2f> detect_scaled(const cv::Mat& bgr) = 0;
+
+ private:
+  int detect_width_;
+};
+
+class CascadeDetector : public ScaledDetector {
+ public:
+  CascadeDetector(const std::string& file, int detect_width, double min_face)
+      : ScaledDetector(detect_width), min_face_(min_face) {
+    if (!cascade_.load(file)) throw std::runtime_error(fmt::format("{}: cannot load the face cascade", file));
+  }
+
+ protected:
+  std::vector<cv::Rect2f> detect_scaled(const cv::Mat& bgr) override {
+    cv::cvtColor(bgr, gray_, cv::COLOR_BGR2GRAY);
+    cv::equalizeHist(gray_, gray_);
+    const int min_side = std::max(20, int(std::min(gray_.cols, gray_.rows) * min_face_));
+    std::vector<cv::Rect> found;
+    cascade_.detectMultiScale(gray_, found, 1.1, 4, 0, cv::Size(min_side, min_side));
+    return {found.begin(), found.end()};
+  }
+
+ private:
+  cv::CascadeClassifier cascade_;
+  double min_face_;
+  cv::Mat gray_;
+};
+
+class YuNetDetector : public ScaledDetector {
+ public:
+  YuNetDetector(const std::string& model, int detect_width) : ScaledDetector(detect_width) {
+    try {
+      net_ = cv::FaceDetectorYN::create(model, "", cv::Size(320, 320), 0.6f);
+    } catch (const cv::Exception& e) {
+      throw std::runtime_error(fmt::format("{}: cannot load the face detection model ({})", model, e.what()));
+    }
+  }
+
+ protected:
+  std::vector<cv::Rect2f> detect_scaled(const cv::Mat& bgr) override {
+    net_->setInputSize(bgr.size());
+    cv::Mat rows;
+    net_->detect(bgr, rows);
+    std::vector<cv::Rect2f> faces;
+    for (int i = 0; i < rows.rows; ++i)
+      faces.emplace_back(rows.at<float>(i, 0), rows.at<float>(i, 1), rows.at<float>(i, 2), rows.at<float>(i, 3));
+    return faces;
+  }
+
+ private:
+  cv::Ptr<cv::FaceDetectorYN> net_;
+};
+
+}  // namespace
+
+std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face) {
+  if (spec == "haar")
+    return std::make_unique<CascadeDetector>(fmt::format("{}/haarcascades/haarcascade_frontalface_default.xml", kCascadeDir),
+                                             detect_width, min_face);
+  if (spec == "lbp")
+    return std::make_unique<CascadeDetector>(fmt::format("{}/lbpcascades/lbpcascade_frontalface_improved.xml", kCascadeDir),
+                                             detect_width, min_face);
+  if (ends_with(spec, ".xml")) return std::make_unique<CascadeDetector>(spec, detect_width, min_face);
+  if (ends_with(spec, ".onnx")) return std::make_unique<YuNetDetector>(spec, detect_width);
+  throw std::runtime_error(
+      fmt::format("--face-detector '{}': expected haar, lbp, a cascade .xml file or a YuNet .onnx model", spec));
+}
+
+std::optional<cv::Rect2f> largest_face(const std::vector<cv::Rect2f>& faces) {
+  std::optional<cv::Rect2f> best;
+  for (const auto& f : faces) {
+    const auto key = [](const cv::Rect2f& r) { return std::make_tuple(r.area(), -r.y, -r.x); };
+    if (!best || key(f) > key(*best)) best = f;
+  }
+  return best;
+}
+
+std::optional<cv::Rect2f> FaceTracker::update(const std::optional<cv::Rect2f>& detected) {
+  if (!detected) {
+    ++gap_;
+    return box_;
+  }
+  if (!box_ || gap_ > max_gap_) {
+    box_ = detected;
+  } else {
+    const double a = smoothing_;
+    const cv::Point2f c0(box_->x + box_->width / 2, box_->y + box_->height / 2);
+    const cv::Point2f c1(detected->x + detected->width / 2, detected->y + detected->height / 2);
+    const float w = float(a * box_->width + (1 - a) * detected->width);
+    const float h = float(a * box_->height + (1 - a) * detected->height);
+    const float cx = float(a * c0.x + (1 - a) * c1.x), cy = float(a * c0.y + (1 - a) * c1.y);
+    box_ = cv::Rect2f(cx - w / 2, cy - h / 2, w, h);
+  }
+  gap_ = 0;
+  return box_;
+}
+
+cv::Mat crop_face(const cv::Mat& bgr, const cv::Rect2f& box, double margin, int size) {
+  const int side = std::max(1, int(std::lround(std::max(box.width, box.height) * (1 + 2 * margin))));
+  const cv::Rect square(int(std::lround(box.x + box.width / 2.0 - side / 2.0)),
+                        int(std::lround(box.y + box.height / 2.0 - side / 2.0)), side, side);
+  // Pixels of the square outside the frame stay black.
+  cv::Mat canvas(side, side, bgr.type(), cv::Scalar::all(0));
+  const cv::Rect inside = square & cv::Rect(0, 0, bgr.cols, bgr.rows);
+  if (!inside.empty()) bgr(inside).copyTo(canvas(inside - square.tl()));
+  cv::Mat crop;
+  cv::resize(canvas, crop, cv::Size(size, size), 0, 0, side > size ? cv::INTER_AREA : cv::INTER_LINEAR);
+  cv::cvtColor(crop, crop, cv::COLOR_BGR2RGB);
+  return crop;
+}
+
+}  // namespace avf::pre

@@ -1,0 +1,49 @@
+// Face detection, tracking and cropping: the largest face per frame from an OpenCV cascade (Haar or
+// LBP, shipped by opencv-data) or a user's DNN model (YuNet ONNX via cv::FaceDetectorYN), the box
+// smoothed over time, cropped square with a margin and resized.
+#pragma once
+#include <memory>
+#include <opencv2/core.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace avf::pre {
+
+class FaceDetector {
+ public:
+  virtual ~FaceDetector() = default;
+  // Faces in a BGR frame, in frame pixels.
+  virtual std::vector<cv::Rect2f> detect(const cv::Mat& bgr) = 0;
+};
+
+// spec: "haar" | "lbp" (opencv-data's frontal-face cascades), a cascade .xml file or an .onnx
+// face-detection model for cv::FaceDetectorYN. detect_width: frames wider than this are scaled down
+// for detection (0 = never). min_face: the smallest face a cascade looks for, as a fraction of the
+// frame's shorter side (the cascade's cost grows fast as it shrinks). Throws std::runtime_error when
+// the model cannot be loaded.
+std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face);
+
+// The largest box; ties go to the top-left one so results never depend on detection order.
+std::optional<cv::Rect2f> largest_face(const std::vector<cv::Rect2f>& faces);
+
+// Exponential smoothing of the box (centre and size) across frames with a face. A gap longer than
+// `max_gap` frames restarts the track, so a face that reappears elsewhere is not dragged across.
+class FaceTracker {
+ public:
+  FaceTracker(double smoothing, int max_gap) : smoothing_(smoothing), max_gap_(max_gap) {}
+  // The box to crop for this frame: the smoothed one, else the last one, else none.
+  std::optional<cv::Rect2f> update(const std::optional<cv::Rect2f>& detected);
+
+ private:
+  double smoothing_;  // weight of the previous box, 0 = no smoothing
+  int max_gap_;
+  int gap_ = 0;
+  std::optional<cv::Rect2f> box_;
+};
+
+// A square crop of side max(w, h) * (1 + 2 * margin) centred on the box, black outside the frame,
+// resized to size x size, returned as RGB (uint8, 3 channels).
+cv::Mat crop_face(const cv::Mat& bgr, const cv::Rect2f& box, double margin, int size);
+
+}  // namespace avf::pre

@@ -1,0 +1,156 @@
+#include "preprocess/inputs.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <stdexcept>
+
+#include "preprocess/labels.h"
+
+namespace fs = std::filesystem;
+
+namespace avf::pre {
+namespace {
+
+std::string lower_ext(const fs::path& p) {
+  std::string e = p.extension().string();
+  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
+  return e;
+}
+
+std::string partition_of(const std::string& id) {
+  const size_t us = id.find('_');
+  return us == std::string::npos ? "all" : id.substr(0, us);
+}
+
+void require_dir(const fs::path& dir, const std::string& layout) {
+  if (!fs::is_directory(dir))
+    throw std::runtime_error(fmt::format("{}: missing folder (required by --layout {})", dir.string(), layout));
+}
+
+// Files in `dir` with one of `exts`, by stem.
+std::vector<fs::path> files_with(const fs::path& dir, const std::set<std::string>& exts) {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_regular_file() && exts.count(lower_ext(e.path()))) out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+const std::set<std::string> kVideoExts = {".mp4", ".avi", ".mkv", ".mov", ".webm", ".mpg", ".mpeg"};
+const std::set<std::string> kImageExts = {".png", ".jpg", ".jpeg", ".bmp"};
+
+// The first file <dir>/<stem>.*; empty when none.
+std::string find_by_stem(const fs::path& dir, const std::string& stem) {
+  if (!fs::is_directory(dir)) return "";
+  std::vector<fs::path> hits;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.is_regular_file() && e.path().stem() == stem) hits.push_back(e.path());
+  std::sort(hits.begin(), hits.end());
+  return hits.empty() ? "" : hits.front().string();
+}
+
+Dataset discover_avec(const fs::path& root) {
+  for (const char* d : {"recordings_video", "recordings_audio", "ratings_gold_standard"}) require_dir(root / d, "avec2016");
+  Dataset ds;
+  ds.label_format = "arff";
+  for (const auto& e : fs::directory_iterator(root / "ratings_gold_standard"))
+    if (e.is_directory()) ds.targets.push_back(e.path().filename().string());
+  std::sort(ds.targets.begin(), ds.targets.end());
+  if (ds.targets.empty())
+    throw std::runtime_error(fmt::format("{}: no target folders (e.g. arousal, valence)", (root / "ratings_gold_standard").string()));
+  for (const auto& video : files_with(root / "recordings_video", kVideoExts)) {
+    VideoInput v;
+    v.id = video.stem().string();
+    v.partition = partition_of(v.id);
+    v.video = video.string();
+    v.audio = (root / "recordings_audio" / (v.id + ".wav")).string();
+    for (const auto& t : ds.targets) v.label_files.push_back((root / "ratings_gold_standard" / t / (v.id + ".arff")).string());
+    ds.videos.push_back(std::move(v));
+  }
+  return ds;
+}
+
+std::vector<std::string> csv_targets(const std::string& label_csv, const std::string& time_column) {
+  return read_label_csv(label_csv, time_column).names;
+}
+
+Dataset discover_manifest(const fs::path& input, const std::string& time_column) {
+  const fs::path csv = fs::is_directory(input) ? input / "manifest.csv" : input;
+  std::ifstream in(csv);
+  if (!in) throw std::runtime_error(fmt::format("{}: cannot open the input manifest", csv.string()));
+  const fs::path base = csv.parent_path();
+  auto resolve = [&](const std::string& p) { return p.empty() || fs::path(p).is_absolute() ? p : (base / p).string(); };
+  Dataset ds;
+  ds.label_format = "csv";
+  std::string line;
+  int line_no = 0;
+  std::set<std::string> ids;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.empty()) continue;
+    std::vector<std::string> f;
+    size_t start = 0;
+    for (size_t end; (end = line.find(',', start)) != std::string::npos; start = end + 1) f.push_back(line.substr(start, end - start));
+    f.push_back(line.substr(start));
+    if (line_no == 1) {
+      if (line != "id,video,audio,labels,partition")
+        throw std::runtime_error(fmt::format("{}:1: header '{}'; expected id,video,audio,labels,partition", csv.string(), line));
+      continue;
+    }
+    if (f.size() != 5) throw std::runtime_error(fmt::format("{}:{}: expected 5 fields, got {}", csv.string(), line_no, f.size()));
+    if (f[0].empty() || f[1].empty() || f[3].empty() || f[4].empty())
+      throw std::runtime_error(fmt::format("{}:{}: id, video, labels and partition must not be empty", csv.string(), line_no));
+    if (!ids.insert(f[0]).second) throw std::runtime_error(fmt::format("{}:{}: duplicate id '{}'", csv.string(), line_no, f[0]));
+    VideoInput v;
+    v.id = f[0];
+    v.video = resolve(f[1]);
+    v.audio = resolve(f[2]);
+    v.label_files = {resolve(f[3])};
+    v.partition = f[4];
+    ds.videos.push_back(std::move(v));
+  }
+  if (ds.videos.empty()) throw std::runtime_error(fmt::format("{}: no videos listed", csv.string()));
+  std::sort(ds.videos.begin(), ds.videos.end(), [](const auto& a, const auto& b) { return a.id < b.id; });
+  ds.targets = csv_targets(ds.videos.front().label_files[0], time_column);
+  return ds;
+}
+
+Dataset discover_faces(const fs::path& root, const std::string& time_column) {
+  for (const char* d : {"faces", "audio", "labels"}) require_dir(root / d, "faces");
+  Dataset ds;
+  ds.label_format = "csv";
+  std::vector<fs::path> dirs;
+  for (const auto& e : fs::directory_iterator(root / "faces"))
+    if (e.is_directory()) dirs.push_back(e.path());
+  std::sort(dirs.begin(), dirs.end());
+  for (const auto& dir : dirs) {
+    VideoInput v;
+    v.id = dir.filename().string();
+    v.partition = partition_of(v.id);
+    for (const auto& img : files_with(dir, kImageExts)) v.face_images.push_back(img.string());
+    v.audio = find_by_stem(root / "audio", v.id);
+    if (v.audio.empty()) v.audio = (root / "audio" / (v.id + ".wav")).string();  // decoding names it as missing
+    v.label_files = {(root / "labels" / (v.id + ".csv")).string()};
+    ds.videos.push_back(std::move(v));
+  }
+  if (ds.videos.empty()) throw std::runtime_error(fmt::format("{}: no face folders", (root / "faces").string()));
+  ds.targets = csv_targets(ds.videos.front().label_files[0], time_column);
+  return ds;
+}
+
+}  // namespace
+
+Dataset discover(const std::string& layout, const std::string& input, const std::string& time_column) {
+  if (!fs::exists(input)) throw std::runtime_error(fmt::format("{}: --input does not exist", input));
+  if (layout == "avec2016") return discover_avec(input);
+  if (layout == "manifest") return discover_manifest(input, time_column);
+  if (layout == "faces") return discover_faces(input, time_column);
+  throw std::invalid_argument(fmt::format("--layout '{}': expected avec2016, manifest or faces", layout));
+}
+
+}  // namespace avf::pre

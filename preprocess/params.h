@@ -1,0 +1,27 @@
+// Every preprocessing knob. All of them are recorded in each shard's `params` attribute and in the
+// manifest; a change to any of them makes a re-run redo the shards.
+#pragma once
+#include <string>
+
+#include "preprocess/shard_writer.h"
+
+namespace avf::pre {
+
+struct Params {
+  std::string layout = "avec2016";
+  double fps = 25.0;
+  int face_size = 224;
+  int freq_bins = 129;
+  std::string face_detector = "haar";
+  int detect_width = 640;        // frames wider than this are scaled down for detection
+  double min_face = 0.2;         // smallest face searched, as a fraction of the frame's shorter side
+  double face_margin = 0.2;      // crop side = max(w, h) * (1 + 2 * margin)
+  double box_smoothing = 0.6;    // weight of the previous box in the exponential smoothing
+  int max_gap = 12;              // frames without a face after which tracking restarts
+  double length_tolerance = 1.0; // seconds audio/labels may differ from the video
+  std::string time_column = "time";
+  Compression compression;
+  std::string to_json() const;   // canonical (sorted keys), so equal params give equal text
+};
+
+}  // namespace avf::pre

@@ -1,0 +1,157 @@
+#include "preprocess/process_video.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <stdexcept>
+
+#include "preprocess/audio.h"
+#include "preprocess/labels.h"
+#include "preprocess/spectrogram.h"
+#include "preprocess/video.h"
+
+namespace avf::pre {
+
+namespace {
+
+// The label files of one video, parsed up front so a bad line fails before any decoding.
+struct VideoLabels {
+  std::vector<LabelSeries> series;
+  std::vector<std::string> files;
+  std::vector<std::pair<int, size_t>> source;  // per target: (series index or -1 = missing, column)
+};
+
+VideoLabels load_labels(const VideoInput& v, const std::vector<std::string>& targets, const Params& p,
+                        const std::string& label_format) {
+  VideoLabels l;
+  if (label_format == "arff") {
+    for (size_t t = 0; t < targets.size(); ++t) {
+      const std::string& file = v.label_files.at(t);
+      if (!std::filesystem::exists(file)) {  // e.g. the unreleased test labels: a NaN column
+        l.source.emplace_back(-1, 0);
+        continue;
+      }
+      l.source.emplace_back(int(l.series.size()), 0);
+      l.series.push_back(read_arff(file, targets[t]));
+      l.files.push_back(file);
+    }
+    return l;
+  }
+  const std::string& file = v.label_files.at(0);
+  l.series.push_back(read_label_csv(file, p.time_column));
+  l.files.push_back(file);
+  const auto& names = l.series[0].names;
+  for (const auto& target : targets) {
+    const auto it = std::find(names.begin(), names.end(), target);
+    if (it == names.end() || names.size() != targets.size())
+      throw std::runtime_error(fmt::format("{}: label columns {} differ from the dataset's targets {}", file,
+                                           fmt::join(names, ","), fmt::join(targets, ",")));
+    l.source.emplace_back(0, it - names.begin());
+  }
+  return l;
+}
+
+// [n, targets] on the frame grid, after checking each file covers the video.
+std::vector<float> align_labels(const VideoLabels& l, const Params& p, int64_t n) {
+  const double video_end = (n - 1) / p.fps;
+  std::vector<std::vector<float>> aligned;
+  for (size_t i = 0; i < l.series.size(); ++i) {
+    if (std::abs(l.series[i].end_time() - video_end) > p.length_tolerance)
+      throw std::runtime_error(fmt::format(
+          "{}: mismatched lengths: labels end at {:.2f} s but the video's last frame is at {:.2f} s ({} frames at {} fps)",
+          l.files[i], l.series[i].end_time(), video_end, n, p.fps));
+    aligned.push_back(align_to_frames(l.series[i], p.fps, n));
+  }
+  const size_t t_count = l.source.size();
+  std::vector<float> out(n * t_count, std::nanf(""));
+  for (size_t t = 0; t < t_count; ++t) {
+    const auto [series, column] = l.source[t];
+    if (series < 0) continue;
+    const size_t width = l.series[series].names.size();
+    for (int64_t i = 0; i < n; ++i) out[i * t_count + t] = aligned[series][i * width + column];
+  }
+  return out;
+}
+
+}  // namespace
+
+int64_t estimate_frames(const VideoInput& v, const Params& p) {
+  if (v.video.empty()) return static_cast<int64_t>(v.face_images.size());
+  return std::max<int64_t>(1, std::llround(probe_video(v.video).seconds * p.fps));
+}
+
+VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const std::string& source_sha256,
+                           const Params& p, FaceDetector& detector, ShardWriter& writer, const std::function<void()>& on_frame) {
+  // Cheap inputs first, so a bad label line or an empty WAV fails before minutes of video decoding.
+  const VideoLabels labels = load_labels(v, dataset.targets, p, dataset.label_format);
+  const Audio audio = decode_audio(v.audio.empty() ? v.video : v.audio);
+
+  VideoSummary summary{v.id, v.partition, 0, 0};
+  std::vector<uint8_t> found;
+  std::vector<float> boxes;
+  writer.begin_video(v.id, p.face_size);
+  try {
+    auto keep = [&](const cv::Mat& rgb, const std::optional<cv::Rect2f>& box, bool detected) {
+      writer.append_face(rgb.data);
+      found.push_back(detected ? 1 : 0);
+      summary.face_frames += detected;
+      const cv::Rect2f b = box.value_or(cv::Rect2f());
+      boxes.insert(boxes.end(), {b.x, b.y, b.width, b.height});
+      on_frame();
+    };
+    if (!v.video.empty()) {
+      ResampledVideo video(v.video, p.fps);
+      FaceTracker tracker(p.box_smoothing, p.max_gap);
+      const cv::Mat black(p.face_size, p.face_size, CV_8UC3, cv::Scalar::all(0));
+      cv::Mat frame;
+      while (video.next(frame)) {
+        const auto detected = largest_face(detector.detect(frame));
+        const auto box = tracker.update(detected);
+        keep(box ? crop_face(frame, *box, p.face_margin, p.face_size) : black, box, detected.has_value());
+      }
+      video.check_complete();
+    } else {
+      for (const auto& path : v.face_images) {
+        const cv::Mat img = cv::imread(path, cv::IMREAD_COLOR);
+        if (img.empty()) throw std::runtime_error(fmt::format("{}: cannot read the face image", path));
+        cv::Mat rgb;
+        cv::resize(img, rgb, cv::Size(p.face_size, p.face_size), 0, 0, cv::INTER_AREA);
+        cv::cvtColor(rgb, rgb, cv::COLOR_BGR2RGB);
+        keep(rgb, cv::Rect2f(0, 0, float(img.cols), float(img.rows)), true);
+      }
+    }
+    const int64_t n = summary.n_frames = static_cast<int64_t>(found.size());
+    if (n == 0) throw std::runtime_error(fmt::format("{}: no frames", v.video.empty() ? v.id : v.video));
+    if (summary.face_frames == 0)
+      throw std::runtime_error(fmt::format("{}: no face found in any of its {} frames (detector {})", v.video, n,
+                                           p.face_detector));
+    const double video_s = n / p.fps;
+    if (std::abs(audio.seconds() - video_s) > p.length_tolerance)
+      throw std::runtime_error(fmt::format("{}: mismatched lengths: audio is {:.2f} s but the video is {:.2f} s ({} frames at {} fps)",
+                                           v.audio.empty() ? v.video : v.audio, audio.seconds(), video_s, n, p.fps));
+    const std::vector<float> label_rows = align_labels(labels, p, n);
+    SpectrogramParams sp;
+    sp.fps = p.fps;
+    sp.freq_bins = p.freq_bins;
+    const std::vector<float> spec = log_spectrogram(audio.samples, n, sp);
+    VideoAttrs attrs;
+    attrs.id = v.id;
+    attrs.partition = v.partition;
+    attrs.fps = p.fps;
+    attrs.sample_rate = audio.sample_rate;
+    attrs.source = v.video.empty() ? std::filesystem::path(v.face_images.front()).parent_path().string() : v.video;
+    attrs.source_sha256 = source_sha256;
+    writer.end_video(attrs, found, boxes, spec, p.freq_bins, label_rows, dataset.targets);
+  } catch (...) {
+    writer.abort_video();
+    throw;
+  }
+  return summary;
+}
+
+}  // namespace avf::pre

@@ -1,0 +1,109 @@
+// Face detection and cropping on a generated frame: scikit-image's astronaut photo pasted at a known
+// place gives a box around her face, the crop is centred on it, and the tracker smooths and restarts.
+#include <gtest/gtest.h>
+
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+
+#include "preprocess/face.h"
+#include "run_command.h"
+
+using namespace avf::pre;
+
+namespace {
+
+const char* kAstronaut = "/usr/lib/python3/dist-packages/skimage/data/astronaut.png";
+const cv::Rect2f kFaceInPhoto(177, 66, 95, 95);  // where the Haar cascade finds her in the 512x512 photo
+
+// The photo scaled by `scale` and pasted at `at` on a grey 640x480 frame; returns the expected face box.
+cv::Rect2f make_frame(cv::Mat& frame, cv::Point at, double scale) {
+  const cv::Mat photo = cv::imread(kAstronaut, cv::IMREAD_COLOR);
+  EXPECT_FALSE(photo.empty()) << kAstronaut;
+  cv::Mat scaled;
+  cv::resize(photo, scaled, cv::Size(), scale, scale, cv::INTER_AREA);
+  frame = cv::Mat(480, 640, CV_8UC3, cv::Scalar(90, 90, 90));
+  scaled.copyTo(frame(cv::Rect(at, scaled.size())));
+  return {float(at.x + kFaceInPhoto.x * scale), float(at.y + kFaceInPhoto.y * scale), float(kFaceInPhoto.width * scale),
+          float(kFaceInPhoto.height * scale)};
+}
+
+double iou(const cv::Rect2f& a, const cv::Rect2f& b) { return (a & b).area() / (a | b).area(); }
+
+}  // namespace
+
+class FaceDetectors : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(FaceDetectors, FindTheFaceWherePasted) {
+  cv::Mat frame;
+  const cv::Rect2f expected = make_frame(frame, {260, 150}, 0.6);
+  auto detector = make_face_detector(GetParam(), 640, 0.1);
+  const auto face = largest_face(detector->detect(frame));
+  ASSERT_TRUE(face.has_value());
+  EXPECT_GT(iou(*face, expected), 0.5) << face->x << "," << face->y << " " << face->width << "x" << face->height;
+}
+
+INSTANTIATE_TEST_SUITE_P(HaarAndLbp, FaceDetectors, ::testing::Values("haar", "lbp"));
+
+TEST(FaceDetector, ScalesWideFramesDownAndBoxesBackUp) {
+  cv::Mat frame;
+  const cv::Rect2f expected = make_frame(frame, {100, 40}, 0.8);
+  auto detector = make_face_detector("haar", 320, 0.1);  // detection at half size
+  const auto face = largest_face(detector->detect(frame));
+  ASSERT_TRUE(face.has_value());
+  EXPECT_GT(iou(*face, expected), 0.5);
+}
+
+TEST(FaceDetector, NoFaceInAnEmptyFrameAndBadSpecsAreNamed) {
+  auto detector = make_face_detector("haar", 0, 0.1);
+  EXPECT_TRUE(detector->detect(cv::Mat(240, 320, CV_8UC3, cv::Scalar::all(40))).empty());
+  try {
+    make_face_detector("mtcnn", 0, 0.1);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "--face-detector 'mtcnn': expected haar, lbp, a cascade .xml file or a YuNet .onnx model");
+  }
+  EXPECT_THROW(make_face_detector("/nonexistent.xml", 0, 0.1), std::runtime_error);
+}
+
+TEST(FaceDetector, ABrokenDnnModelIsNamed) {
+  const std::string dir = make_temp_dir("avf-face");
+  write_file(dir + "/yunet.onnx", "not an onnx model");
+  try {
+    make_face_detector(dir + "/yunet.onnx", 0, 0.1);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(dir + "/yunet.onnx: cannot load the face detection model (", 0), 0u) << e.what();
+  }
+}
+
+TEST(FaceCrop, IsSquareResizedRgbCentredOnTheBoxWithBlackOutside) {
+  cv::Mat frame(100, 100, CV_8UC3, cv::Scalar(255, 0, 0));  // blue in BGR
+  frame(cv::Rect(40, 40, 20, 20)).setTo(cv::Scalar(0, 0, 255));  // a red square
+  // Box = the red square; margin 0.5 -> a 40x40 crop from (30,30): red in the middle half.
+  const cv::Mat crop = crop_face(frame, cv::Rect2f(40, 40, 20, 20), 0.5, 16);
+  ASSERT_EQ(crop.size(), cv::Size(16, 16));
+  EXPECT_EQ(crop.at<cv::Vec3b>(8, 8), cv::Vec3b(255, 0, 0));  // red, now in RGB order
+  EXPECT_EQ(crop.at<cv::Vec3b>(1, 1), cv::Vec3b(0, 0, 255));  // the blue surround
+  // A box at the frame's corner: the part of the square outside the frame is black.
+  const cv::Mat corner = crop_face(frame, cv::Rect2f(0, 0, 20, 20), 0.5, 16);
+  EXPECT_EQ(corner.at<cv::Vec3b>(0, 0), cv::Vec3b(0, 0, 0));
+  EXPECT_EQ(corner.at<cv::Vec3b>(15, 15), cv::Vec3b(0, 0, 255));
+}
+
+TEST(FaceTracker, SmoothsHoldsThroughShortGapsAndRestartsAfterLongOnes) {
+  FaceTracker t(0.5, 2);
+  EXPECT_FALSE(t.update(std::nullopt).has_value());
+  EXPECT_EQ(*t.update(cv::Rect2f(0, 0, 10, 10)), cv::Rect2f(0, 0, 10, 10));
+  EXPECT_EQ(*t.update(cv::Rect2f(10, 0, 10, 10)), cv::Rect2f(5, 0, 10, 10));  // halfway
+  EXPECT_EQ(*t.update(std::nullopt), cv::Rect2f(5, 0, 10, 10));              // held
+  t.update(std::nullopt);
+  t.update(std::nullopt);                                                    // gap of 3 > 2
+  EXPECT_EQ(*t.update(cv::Rect2f(100, 100, 20, 20)), cv::Rect2f(100, 100, 20, 20));
+}
+
+TEST(LargestFace, PicksTheBiggestAndBreaksTiesByPosition) {
+  EXPECT_EQ(*largest_face({{0, 0, 5, 5}, {50, 50, 9, 9}, {10, 10, 7, 7}}), cv::Rect2f(50, 50, 9, 9));
+  EXPECT_EQ(*largest_face({{30, 0, 5, 5}, {10, 0, 5, 5}}), cv::Rect2f(10, 0, 5, 5));
+  EXPECT_EQ(*largest_face({{10, 0, 5, 5}, {30, 0, 5, 5}}), cv::Rect2f(10, 0, 5, 5));
+  EXPECT_FALSE(largest_face({}).has_value());
+}

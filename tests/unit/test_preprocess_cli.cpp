@@ -1,0 +1,216 @@
+// `avf preprocess` and `avf inspect` as users meet them: bad inputs get clear messages while the
+// other videos complete, a run killed with SIGKILL resumes to identical shards, inspect verifies.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "corpus.h"
+#include "preprocess/h5.h"
+#include "preprocess/sha256.h"
+#include "run_command.h"
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const std::string avf_bin = AVF_BIN;
+
+json read_json(const std::string& path) {
+  std::ifstream in(path);
+  return json::parse(in);
+}
+
+std::map<std::string, std::string> shard_hashes(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) out[e.path().filename().string()] = avf::pre::sha256_file(e.path().string());
+  return out;
+}
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST(PreprocessCli, BadInputsFailWithClearMessagesWhileTheOthersComplete) {
+  const std::string c = make_test_corpus("avf-bad", 7, 3, "--container avi");
+  const std::string v = c + "/recordings_video/", a = c + "/recordings_audio/";
+  const auto r0 = run_command(
+      "set -e; head -c 150000 " + v + "train_1.avi > " + v + "t && mv " + v + "t " + v + "train_1.avi; " +  // truncated
+      "echo 'not a video' > " + v + "train_2.avi; " +
+      "head -c 44 " + a + "train_3.wav > " + a + "t && mv " + a + "t " + a + "train_3.wav; " +  // header, no samples
+      "sed -i '12s/.*/train_4,0.120000,oops/' " + c + "/ratings_gold_standard/arousal/train_4.arff; " +
+      "sox " + a + "dev_1.wav " + a + "t.wav trim 0 1 && mv " + a + "t.wav " + a + "dev_1.wav; " +
+      "ffmpeg -loglevel error -y -f lavfi -i color=c=gray:s=160x120:d=3:r=25 -c:v mjpeg " + v + "dev_2.avi");
+  ASSERT_EQ(r0.exit_code, 0) << r0.output;
+  const std::string out = fs::path(c).parent_path().string() + "/shards";
+  const auto r = run_command(avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 32 --progress off");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_TRUE(contains(r.output, "failed train_1: " + v + "train_1.avi: truncated video: decoded ")) << r.output;
+  EXPECT_TRUE(contains(r.output, "of the 75 frames the container announces")) << r.output;
+  EXPECT_TRUE(contains(r.output, "failed train_2: " + v + "train_2.avi: cannot open video (missing, truncated or not a format FFmpeg reads)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "failed train_3: " + a + "train_3.wav: audio stream contains no samples")) << r.output;
+  EXPECT_TRUE(contains(r.output, "failed train_4: " + c + "/ratings_gold_standard/arousal/train_4.arff:12: GoldStandard 'oops' is not a number")) << r.output;
+  EXPECT_TRUE(contains(r.output, "failed dev_1: " + a + "dev_1.wav: mismatched lengths: audio is 1.00 s but the video is 3.00 s (75 frames at 25 fps)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "failed dev_2: " + v + "dev_2.avi: no face found in any of its 75 frames (detector haar)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "summary: 1 videos ok (0 unchanged and skipped), 6 failed; 75 frames")) << r.output;
+
+  const json m = read_json(out + "/manifest.json");
+  ASSERT_EQ(m["videos"].size(), 1u);
+  EXPECT_EQ(m["videos"][0]["id"], "dev_3");
+  EXPECT_EQ(m["failed"].size(), 6u);
+  EXPECT_EQ(run_command(avf_bin + " inspect " + out + " --verify").exit_code, 0);
+  // The same run with --allow-failures exits 0 (and skips the unchanged shard).
+  const auto r2 = run_command(avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 32 --progress off --allow-failures");
+  EXPECT_EQ(r2.exit_code, 0) << r2.output;
+  EXPECT_TRUE(contains(r2.output, "1 unchanged and skipped")) << r2.output;
+}
+
+TEST(PreprocessCli, KilledRunResumesToIdenticalShards) {
+  const std::string c = make_test_corpus("avf-kill", 3, 2);
+  const std::string base = fs::path(c).parent_path().string();
+  // --shard-size 100KiB: one video per shard, so a kill lands between finished and unfinished shards.
+  const std::string cmd = avf_bin + " preprocess --input " + c + " --face-size 32 --shard-size 100KiB --progress off --output ";
+  ASSERT_EQ(run_command(cmd + base + "/clean").exit_code, 0);
+
+  const std::string out = base + "/killed";
+  const auto k = run_command("mkdir -p " + out + "; " + cmd + out + " > " + base + "/killed.log 2>&1 & pid=$!; " +
+                             "while ! ls " + out + "/shard-*.h5 >/dev/null 2>&1; do sleep 0.02; done; kill -9 $pid; " +
+                             "wait $pid; echo status=$?");
+  EXPECT_TRUE(contains(k.output, "status=137")) << k.output;
+  EXPECT_FALSE(fs::exists(out + "/manifest.json"));  // nothing claims to be complete
+  const auto after_kill = shard_hashes(out);
+  EXPECT_LT(after_kill.size(), 4u);
+
+  const auto r = run_command(cmd + out);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "unchanged, skipped")) << r.output;
+  const auto resumed = shard_hashes(out), clean = shard_hashes(base + "/clean");
+  EXPECT_EQ(resumed.size(), 4u);  // 3 shards + manifest, no .partial left
+  EXPECT_EQ(resumed, clean);
+  // --force redoes every shard and still produces the same bytes.
+  const auto f = run_command(cmd + out + " --force");
+  EXPECT_FALSE(contains(f.output, "skipped,")) << f.output;
+  EXPECT_EQ(shard_hashes(out), clean);
+}
+
+TEST(PreprocessCli, ChangedParametersRedoShardsAndStaleShardsAreRemoved) {
+  const std::string c = make_test_corpus("avf-params", 2, 2);
+  const std::string out = fs::path(c).parent_path().string() + "/shards";
+  const std::string cmd = avf_bin + " preprocess --input " + c + " --output " + out + " --progress off --face-size ";
+  ASSERT_EQ(run_command(cmd + "32 --shard-size 64KiB").exit_code, 0);
+  EXPECT_EQ(read_json(out + "/manifest.json")["shards"].size(), 2u);
+  const auto r = run_command(cmd + "16 --compression gzip:6");  // one shard now, other params
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(contains(r.output, "skipped,")) << r.output;
+  EXPECT_TRUE(contains(r.output, "removing shard-00001.h5")) << r.output;
+  const json m = read_json(out + "/manifest.json");
+  EXPECT_EQ(m["shards"].size(), 1u);
+  EXPECT_EQ(m["params"]["face_size"], 16);
+  EXPECT_EQ(m["params"]["compression"], "gzip:6");
+  const auto h5ls = run_command("h5ls -r -v " + out + "/shard-00000.h5");
+  EXPECT_TRUE(contains(h5ls.output, "Dataset {50/Inf, 16/16, 16/16, 3/3}")) << h5ls.output;
+  EXPECT_TRUE(contains(h5ls.output, "shuffle")) << h5ls.output;
+  EXPECT_TRUE(contains(h5ls.output, "deflate")) << h5ls.output;
+}
+
+TEST(PreprocessCli, InspectSummarisesAndVerifyCatchesACorruptShard) {
+  const std::string c = make_test_corpus("avf-inspect", 2, 2);
+  const std::string out = fs::path(c).parent_path().string() + "/shards";
+  ASSERT_EQ(run_command(avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 24 --progress off").exit_code, 0);
+  const auto r = run_command(avf_bin + " inspect " + out + " --verify");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "videos      2 (dev 1 videos/50 frames, train 1 videos/50 frames)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "faces       [N,24x24x3] uint8 RGB")) << r.output;
+  EXPECT_TRUE(contains(r.output, "spectrogram 129 bins")) << r.output;
+  EXPECT_TRUE(contains(r.output, "targets     arousal, valence")) << r.output;
+  EXPECT_TRUE(contains(r.output, "labels      valence: 0 of 100 frames missing (NaN)")) << r.output;
+  EXPECT_TRUE(contains(r.output, "verify      ok: 1 shards")) << r.output;
+  // One changed byte in the middle (face pixels): the checksum no longer matches the manifest.
+  run_command("printf 'X' | dd of=" + out + "/shard-00000.h5 bs=1 seek=$(( $(stat -c %s " + out +
+              "/shard-00000.h5) / 2 )) conv=notrunc 2>/dev/null");
+  const auto bad = run_command(avf_bin + " inspect " + out + " --verify");
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_TRUE(contains(bad.output, "problem     shard-00000.h5: sha256 ")) << bad.output;
+  EXPECT_TRUE(contains(bad.output, "differs from the manifest's")) << bad.output;
+}
+
+TEST(PreprocessCli, UsageErrorsNameTheOption) {
+  const auto r = run_command(avf_bin + " preprocess --input /x --output /y --compression zip");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.output, "avf preprocess: error: command line: --compression 'zip': expected none, gzip or gzip:1..9\n");
+  const auto s = run_command(avf_bin + " preprocess --input /x --output /y --shard-size 2XB");
+  EXPECT_EQ(s.exit_code, 2);
+  EXPECT_TRUE(contains(s.output, "size '2XB': expected a positive number with an optional unit")) << s.output;
+  const auto l = run_command(avf_bin + " preprocess --layout recola --input /tmp --output /tmp/avf-never");
+  EXPECT_EQ(l.exit_code, 2);
+  EXPECT_EQ(l.output, "avf preprocess: error: command line: --layout 'recola': expected avec2016, manifest or faces\n");
+}
+
+namespace {
+
+// A shard dataset [n, cols] of floats from the shard named by the manifest.
+std::vector<float> read_video_floats(const std::string& dir, const std::string& id, const char* name) {
+  const json m = read_json(dir + "/manifest.json");
+  for (const auto& v : m["videos"]) {
+    if (v["id"] != id) continue;
+    avf::h5::Handle file = avf::h5::open_read_only(dir + "/" + v["shard"].get<std::string>());
+    avf::h5::Handle d = avf::h5::check(H5Dopen2(file, (id + "/" + name).c_str(), H5P_DEFAULT), id, "missing");
+    size_t n = 1;
+    for (auto s : avf::h5::dataset_shape(d)) n *= s;
+    std::vector<float> out(n);
+    H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
+    return out;
+  }
+  ADD_FAILURE() << id << " not in " << dir;
+  return {};
+}
+
+}  // namespace
+
+TEST(PreprocessCli, ManifestAndFacesLayoutsGiveTheSameLabelsAsAvec) {
+  const std::string c = make_test_corpus("avf-layouts", 1, 2);
+  const std::string base = fs::path(c).parent_path().string();
+  const std::string gs = c + "/ratings_gold_standard/";
+  // Labels as one CSV with the targets in another order; a video carrying its own audio stream;
+  // the frames as a folder of images for the faces layout.
+  const auto prep = run_command(
+      "set -e; cd " + base + "; mkdir -p m faces/faces/train_1 faces/audio faces/labels; "
+      "grep '^train_1' " + gs + "valence/train_1.arff | cut -d, -f2,3 > v.txt; "
+      "grep '^train_1' " + gs + "arousal/train_1.arff | cut -d, -f3 > a.txt; "
+      "(echo 'valence,time,arousal'; paste -d, v.txt a.txt | awk -F, '{print $2\",\"$1\",\"$3}') > m/train_1.csv; "
+      "ffmpeg -loglevel error -i " + c + "/recordings_video/train_1.mp4 -i " + c + "/recordings_audio/train_1.wav "
+      "-c:v copy -c:a aac m/train_1.mp4; "
+      "printf 'id,video,audio,labels,partition\\nsubject_a,train_1.mp4,,train_1.csv,train\\n' > m/manifest.csv; "
+      "ffmpeg -loglevel error -i " + c + "/recordings_video/train_1.mp4 faces/faces/train_1/%04d.png; "
+      "cp " + c + "/recordings_audio/train_1.wav faces/audio/; cp m/train_1.csv faces/labels/");
+  ASSERT_EQ(prep.exit_code, 0) << prep.output;
+  const std::string common = " --face-size 16 --progress off --output ";
+  ASSERT_EQ(run_command(avf_bin + " preprocess --input " + c + common + base + "/o-avec").exit_code, 0);
+  const auto rm = run_command(avf_bin + " preprocess --layout manifest --input " + base + "/m/manifest.csv" + common + base + "/o-manifest");
+  ASSERT_EQ(rm.exit_code, 0) << rm.output;
+  const auto rf = run_command(avf_bin + " preprocess --layout faces --input " + base + "/faces" + common + base + "/o-faces");
+  ASSERT_EQ(rf.exit_code, 0) << rf.output;
+
+  const json mm = read_json(base + "/o-manifest/manifest.json");
+  EXPECT_EQ(mm["targets"], json({"valence", "arousal"}));  // the CSV's order
+  EXPECT_EQ(mm["videos"][0]["partition"], "train");
+  const auto avec = read_video_floats(base + "/o-avec", "train_1", "labels");  // arousal, valence
+  const auto manifest = read_video_floats(base + "/o-manifest", "subject_a", "labels");
+  const auto faces = read_video_floats(base + "/o-faces", "train_1", "labels");
+  ASSERT_EQ(avec.size(), 100u);
+  ASSERT_EQ(manifest.size(), 100u);
+  ASSERT_EQ(faces.size(), 100u);
+  for (size_t i = 0; i < 50; ++i) {
+    EXPECT_FLOAT_EQ(manifest[2 * i], avec[2 * i + 1]);
+    EXPECT_FLOAT_EQ(manifest[2 * i + 1], avec[2 * i]);
+    EXPECT_FLOAT_EQ(faces[2 * i], manifest[2 * i]);
+  }
+  // Audio decoded from the video's own (AAC) stream: speech, not silence, in the spectrogram.
+  const auto spec = read_video_floats(base + "/o-manifest", "subject_a", "spectrogram");
+  ASSERT_EQ(spec.size(), 50u * 129u);
+  EXPECT_GT(*std::max_element(spec.begin(), spec.end()), -40.0f);
+  // The faces layout keeps every image as a found face.
+  EXPECT_EQ(read_json(base + "/o-faces/manifest.json")["videos"][0]["face_frames"], 50);
+}

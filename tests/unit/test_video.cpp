@@ -1,0 +1,76 @@
+// Video decoding resamples by timestamp: output frame i is the source frame shown at i / fps,
+// whatever the source's rate; a truncated file is reported.
+#include <gtest/gtest.h>
+
+#include <opencv2/videoio.hpp>
+
+#include "preprocess/video.h"
+#include "run_command.h"
+
+using namespace avf::pre;
+
+namespace {
+
+// `frames` frames at `fps`, frame k a flat grey of level 20 * k (MJPEG keeps flat frames exact enough).
+std::string write_counting_video(const std::string& dir, double fps, int frames) {
+  const std::string path = dir + "/count.avi";
+  cv::VideoWriter w(path, cv::CAP_FFMPEG, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), fps, cv::Size(64, 48));
+  EXPECT_TRUE(w.isOpened());
+  for (int k = 0; k < frames; ++k) w.write(cv::Mat(48, 64, CV_8UC3, cv::Scalar::all(20 * k)));
+  return path;
+}
+
+std::vector<int> source_indices(const std::string& path, double fps) {
+  ResampledVideo v(path, fps);
+  std::vector<int> out;
+  cv::Mat f;
+  while (v.next(f)) out.push_back(int(std::lround(cv::mean(f)[0] / 20.0)));
+  v.check_complete();
+  return out;
+}
+
+}  // namespace
+
+TEST(Video, SlowerSourceRepeatsFramesByTimestamp) {
+  const std::string path = write_counting_video(make_temp_dir("avf-video"), 10.0, 10);  // 1 s
+  EXPECT_NEAR(probe_video(path).seconds, 1.0, 1e-6);
+  // At 25 fps, t = i / 25 shows source frame floor(i * 10 / 25).
+  std::vector<int> expected;
+  for (int i = 0; i < 25; ++i) expected.push_back(i * 10 / 25);
+  EXPECT_EQ(source_indices(path, 25.0), expected);
+}
+
+TEST(Video, FasterSourceDropsFramesByTimestamp) {
+  const std::string path = write_counting_video(make_temp_dir("avf-video"), 50.0, 12);  // 0.24 s
+  EXPECT_EQ(source_indices(path, 25.0), (std::vector<int>{0, 2, 4, 6, 8, 10}));
+}
+
+TEST(Video, SameRateIsOneToOne) {
+  const std::string path = write_counting_video(make_temp_dir("avf-video"), 25.0, 12);
+  EXPECT_EQ(source_indices(path, 25.0), (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
+}
+
+TEST(Video, UnreadableAndTruncatedFilesAreNamed) {
+  const std::string dir = make_temp_dir("avf-video");
+  write_file(dir + "/junk.mp4", "not a video");
+  try {
+    probe_video(dir + "/junk.mp4");
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), dir + "/junk.mp4: cannot open video (missing, truncated or not a format FFmpeg reads)");
+  }
+  // Noise frames (about 5 KB each in MJPEG), cut after the header and about half of them.
+  const std::string path = dir + "/noise.avi";
+  {
+    cv::VideoWriter w(path, cv::CAP_FFMPEG, cv::VideoWriter::fourcc('M', 'J', 'P', 'G'), 25.0, cv::Size(64, 48));
+    cv::Mat frame(48, 64, CV_8UC3);
+    for (int k = 0; k < 40; ++k) w.write((cv::randu(frame, 0, 255), frame));
+  }
+  ASSERT_EQ(run_command("head -c $(( $(stat -c %s " + path + ") / 2 )) " + path + " > " + dir + "/cut.avi").exit_code, 0);
+  try {
+    source_indices(dir + "/cut.avi", 25.0);
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(dir + "/cut.avi: truncated video: decoded "), std::string::npos) << e.what();
+  }
+}
