@@ -270,10 +270,16 @@ std::string ConfigSchema::to_markdown() const {
 void apply_config_file(Config& config, const std::string& path) {
   std::ifstream in(path);
   if (!in) throw ConfigError(fmt::format("cannot open config file '{}': {}", path, std::strerror(errno)));
+  std::stringstream text;
+  text << in.rdbuf();
+  apply_config_text(config, text.str(), path);
+}
 
+void apply_config_text(Config& config, const std::string& text, const std::string& name) {
   // Boost parses the INI; this scan only remembers where each key stands, for error messages.
   std::map<std::string, int> line_of;
   {
+    std::istringstream in(text);
     std::string line, section;
     for (int n = 1; std::getline(in, line); ++n) {
       line = trim(line);
@@ -285,18 +291,17 @@ void apply_config_file(Config& config, const std::string& path) {
         line_of[section.empty() ? key : section + "." + key] = n;
       }
     }
-    in.clear();
-    in.seekg(0);
   }
+  std::istringstream in(text);
   po::parsed_options parsed(nullptr);
   try {
     parsed = po::parse_config_file(in, po::options_description(), /*allow_unregistered=*/true);
   } catch (const po::error& e) {
-    throw ConfigError(fmt::format("{}: {}", path, e.what()));
+    throw ConfigError(fmt::format("{}: {}", name, e.what()));
   }
   ConfigSchema schema(config);
   for (const auto& opt : parsed.options) {
-    const auto where = fmt::format("{}:{}", path, line_of.count(opt.string_key) ? line_of[opt.string_key] : 0);
+    const auto where = fmt::format("{}:{}", name, line_of.count(opt.string_key) ? line_of[opt.string_key] : 0);
     schema.set(opt.string_key, opt.value.empty() ? "" : opt.value.front(), where);
   }
 }

@@ -132,6 +132,9 @@ class ConfigSchema {
 // Reads an INI file (Boost.Program_options syntax) into `config`; keys not in the file keep their
 // current values. Unknown keys and bad values throw ConfigError naming file:line and the key.
 void apply_config_file(Config& config, const std::string& path);
+// The same for INI text held in memory (e.g. the config stored in a checkpoint); `name` is the
+// source named in error messages.
+void apply_config_text(Config& config, const std::string& text, const std::string& name);
 // Consistency checks across keys (e.g. sequence divisible into sub-sequences).
 void validate(const Config& config);
 std::string config_to_ini(const Config& config);

@@ -4,6 +4,7 @@
 // (128 frames = 8 x 16 at 25 fps = 5.12 s). Frame f belongs to sub-sequence min(f / S, n - 1).
 #pragma once
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -26,6 +27,19 @@ inline std::vector<int64_t> covering_starts(int64_t n_sub, int64_t L) {
   std::vector<int64_t> out;
   for (int64_t s = 0; s < n_sub; s += L) out.push_back(std::max<int64_t>(0, std::min(s, n_sub - L)));
   return out;
+}
+
+// The label of sub-sequence j: per target, the mean of its frames' labels [n_frames, T], ignoring
+// NaN (missing); NaN when none of its frames is labelled.
+inline void subsequence_label(const float* labels, int64_t frames, int64_t T, int64_t S, int64_t j, float* out) {
+  const int64_t first = first_frame(j, frames, S);
+  for (int64_t t = 0; t < T; ++t) {
+    double sum = 0;
+    int n = 0;
+    for (int64_t f = first; f < first + S; ++f)
+      if (!std::isnan(labels[f * T + t])) sum += labels[f * T + t], ++n;
+    out[t] = n ? float(sum / n) : NAN;
+  }
 }
 
 }  // namespace avf::geometry

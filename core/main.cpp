@@ -17,6 +17,7 @@ const avf::Subcommand kCommands[] = {
     {"preprocess", "videos, audio and labels -> sharded HDF5 of face crops, spectrograms and labels", avf::cmd_preprocess},
     {"inspect", "summarise or --verify a preprocessed dataset or shard", avf::cmd_inspect},
     {"train", "train the visual, audio or fusion network (data-parallel over MPI ranks)", avf::cmd_train},
+    {"extract", "write per-sub-sequence audio and visual features for the fusion stage", avf::cmd_extract},
 };
 
 void print_help() {

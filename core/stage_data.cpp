@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cmath>
 #include <random>
 #include <stdexcept>
 
@@ -13,28 +12,15 @@
 namespace avf {
 namespace {
 
-// labels [n_frames, T] -> mean over the frames of sub-sequence j, per target, ignoring NaN.
-void subsequence_label(const std::vector<float>& labels, int64_t n_frames, int64_t T, int64_t S, int64_t j,
-                       float* out) {
-  const int64_t first = geometry::first_frame(j, n_frames, S);
-  for (int64_t t = 0; t < T; ++t) {
-    double sum = 0;
-    int n = 0;
-    for (int64_t f = first; f < first + S; ++f) {
-      const float v = labels[f * T + t];
-      if (!std::isnan(v)) sum += v, ++n;
-    }
-    out[t] = n ? float(sum / n) : NAN;
-  }
-}
-
 class ShardStageData : public StageData {
  public:
-  ShardStageData(const Config& c) : reader_(c.data.shards), stage_(c.train.stage), data_(c.data) {
+  ShardStageData(const Config& c, const Config* visual, const Config* audio)
+      : reader_(c.data.shards), data_(c.data), visual_(visual != nullptr), audio_(audio != nullptr) {
     S_ = c.data.subsequence_frames;
     L_ = c.data.sequence_frames / S_;
-    window_ = c.data.audio_window;
-    crop_ = c.data.crop_size > 0 ? c.data.crop_size : std::min(reader_.face_height(), reader_.face_width());
+    window_ = audio ? audio->data.audio_window : c.data.audio_window;
+    const int crop = visual ? visual->data.crop_size : c.data.crop_size;
+    crop_ = crop > 0 ? crop : std::min(reader_.face_height(), reader_.face_width());
     if (crop_ > reader_.face_height() || crop_ > reader_.face_width())
       throw ConfigError(fmt::format("data.crop-size {} is larger than the shards' faces ({}x{})", crop_,
                                     reader_.face_height(), reader_.face_width()));
@@ -49,7 +35,7 @@ class ShardStageData : public StageData {
   const std::vector<std::string>& targets() const override { return reader_.targets(); }
   const std::vector<float>& frame_labels(size_t v) const override { return reader_.videos()[v].labels; }
   bool usable(const SequenceRef& r) const override {
-    if (stage_ != "visual" || data_.face_policy != "skip") return true;
+    if (!visual_ || data_.face_policy != "skip") return true;
     const auto& v = reader_.videos()[r.video];
     int64_t found = 0, total = 0;
     for (int64_t l = 0; l < L_; ++l) {
@@ -67,11 +53,11 @@ class ShardStageData : public StageData {
     for (int64_t b = 0; b < B; ++b) {
       const auto& v = reader_.videos()[refs[b].video];
       for (int64_t l = 0; l < L_; ++l)
-        subsequence_label(v.labels, v.n_frames, T, S_, sub_index(refs[b], l),
+        geometry::subsequence_label(v.labels.data(), v.n_frames, T, S_, sub_index(refs[b], l),
                           batch.labels.data_ptr<float>() + (b * L_ + l) * T);
     }
-    if (stage_ == "visual") batch.visual = faces(refs, seed, train);
-    if (stage_ == "audio") batch.audio = spectrograms(refs);
+    if (visual_) batch.visual = faces(refs, seed, train);
+    if (audio_) batch.audio = spectrograms(refs);
     return batch;
   }
 
@@ -130,8 +116,8 @@ class ShardStageData : public StageData {
   }
 
   ShardReader reader_;
-  std::string stage_;
   DataConfig data_;
+  bool visual_, audio_;
   int64_t S_, L_, window_, crop_;
   std::vector<VideoInfo> videos_;
 };
@@ -200,7 +186,12 @@ std::unique_ptr<StageData> open_stage_data(const Config& c) {
     return std::make_unique<FeatureStageData>(c);
   }
   if (c.data.shards.empty()) throw ConfigError(fmt::format("the {} stage reads shards: set data.shards", c.train.stage));
-  return std::make_unique<ShardStageData>(c);
+  return open_shard_data(c, c.train.stage == "visual" ? &c : nullptr, c.train.stage == "audio" ? &c : nullptr);
+}
+
+std::unique_ptr<StageData> open_shard_data(const Config& c, const Config* visual, const Config* audio) {
+  if (c.data.shards.empty()) throw ConfigError("set data.shards to the output directory of `avf preprocess`");
+  return std::make_unique<ShardStageData>(c, visual, audio);
 }
 
 }  // namespace avf

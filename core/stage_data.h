@@ -51,5 +51,8 @@ class StageData {
 
 // Visual and audio stages read the preprocessed shards; the fusion stage reads extracted features.
 std::unique_ptr<StageData> open_stage_data(const Config& config);
+// Shards with the chosen inputs in every batch (extraction and prediction need both modalities);
+// geometry from `config`, the visual crop and audio window from the given per-modality configs.
+std::unique_ptr<StageData> open_shard_data(const Config& config, const Config* visual, const Config* audio);
 
 }  // namespace avf

@@ -1,0 +1,29 @@
+#include "core/trained_model.h"
+
+#include <fmt/format.h>
+
+#include "dist/checkpoint_store.h"
+#include "dist/checkpoint_torch.h"
+
+namespace avf {
+
+Config checkpoint_config(const std::string& checkpoint) {
+  const auto meta = dist::load_checkpoint(checkpoint).metadata;
+  Config c;
+  apply_config_text(c, meta.value("config", ""), checkpoint + "/metadata.json:config");
+  return c;
+}
+
+TrainedModel load_trained_model(const std::string& checkpoint, torch::Device device, std::pair<int64_t, int64_t> dims) {
+  const auto ck = dist::load_checkpoint(checkpoint);
+  TrainedModel t;
+  t.path = checkpoint;
+  apply_config_text(t.config, ck.metadata.value("config", ""), checkpoint + "/metadata.json:config");
+  t.model = make_stage_model(t.config, int64_t(t.config.data.targets.size()), dims);
+  dist::load_module(t.model->module(), ck.payload.model, checkpoint);
+  t.model->module().to(device);
+  t.model->module().eval();
+  return t;
+}
+
+}  // namespace avf

@@ -1,0 +1,24 @@
+// A stage model rebuilt from its checkpoint: checkpoints carry the effective configuration they were
+// trained with, so extraction, evaluation and prediction need only the checkpoint path.
+#pragma once
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+#include "core/stage_model.h"
+
+namespace avf {
+
+struct TrainedModel {
+  std::string path;
+  Config config;  // as trained (model.*, data.* geometry, targets)
+  std::unique_ptr<StageModel> model;
+};
+
+// Verifies the checkpoint, rebuilds its stage's model and loads the weights; eval mode, on `device`.
+TrainedModel load_trained_model(const std::string& checkpoint, torch::Device device,
+                                std::pair<int64_t, int64_t> fusion_dims = {0, 0});
+// The stored configuration alone (e.g. to learn a fusion checkpoint's feature sizes first).
+Config checkpoint_config(const std::string& checkpoint);
+
+}  // namespace avf
