@@ -26,6 +26,23 @@ class H5Id {
   herr_t (*close_)(hid_t);
 };
 
+// HDF5 prints its error stack to stderr by default; our exceptions already name the file and the
+// step, so the stack is switched off while this object lives (per thread in thread-safe HDF5).
+class QuietErrors {
+ public:
+  QuietErrors() {
+    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  QuietErrors(const QuietErrors&) = delete;
+  QuietErrors& operator=(const QuietErrors&) = delete;
+  ~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+
+ private:
+  H5E_auto2_t func_ = nullptr;
+  void* data_ = nullptr;
+};
+
 void check(herr_t status, const std::string& path, const std::string& what) {
   if (status < 0) throw std::runtime_error(path + ": HDF5 could not " + what);
 }
@@ -55,6 +72,7 @@ void write_attr(hid_t file, const std::string& path, const std::string& name, co
 }  // namespace
 
 void write_tensors_hdf5(const std::string& path, const NamedTensors& tensors, const nlohmann::json& attrs) {
+  QuietErrors quiet;
   H5Id file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, path, "create the file");
   for (const auto& [name, tensor] : tensors) {
     auto t = tensor.detach().to(torch::kCPU).contiguous();
@@ -78,6 +96,7 @@ void write_tensors_hdf5(const std::string& path, const NamedTensors& tensors, co
 }
 
 std::map<std::string, torch::Tensor> read_tensors_hdf5(const std::string& path) {
+  QuietErrors quiet;
   H5Id access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, path, "create file access properties");
   // File locking fails on NFS, Lustre and GPFS, where weights files usually live.
   check(H5Pset_file_locking(access, false, true), path, "disable file locking");

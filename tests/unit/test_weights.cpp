@@ -184,6 +184,16 @@ TEST(Inflate, MissingUnknownOrMisshapenDatasetsAreErrors) {
   misshapen[0].second = torch::zeros({1, 2, 3, 4});
   expect_error(misshapen, weights[0].first + " has shape");
   std::filesystem::remove(path);
+  EXPECT_THROW(
+      {
+        try {
+          inflate_i3d_from_hdf5(*net, path);
+        } catch (const std::runtime_error& e) {
+          EXPECT_EQ(std::string(e.what()), path + ": HDF5 could not open the file");
+          throw;
+        }
+      },
+      std::runtime_error);
 }
 
 }  // namespace
