@@ -65,6 +65,8 @@ void write_attr(hid_t file, const std::string& path, const std::string& name, co
     H5Id type(H5Tcopy(H5T_C_S1), H5Tclose, path, "copy a string type");
     check(H5Tset_size(type, std::max<size_t>(1, text.size())), path, "size a string type");
     check(H5Tset_cset(type, H5T_CSET_UTF8), path, "set UTF-8");
+    // Null-padded, as h5py writes fixed-length strings: the text fills the type without a terminator.
+    check(H5Tset_strpad(type, H5T_STR_NULLPAD), path, "set string padding");
     put(type, text.c_str());
   }
 }
