@@ -32,14 +32,15 @@ std::vector<double> delay(const std::vector<double>& x, int frames) {
 
 namespace {
 
-// {1 or 0 (the "off" setting)} ∪ the grid min..max by step, converted to frames.
+// The "off" setting (window 1, shift 0) followed by the grid min, min + step, … ≤ max in frames.
 std::vector<int> frame_grid(int off, double min_s, double max_s, double step_s, double fps, bool odd) {
+  if (step_s <= 0 || fps <= 0) throw std::invalid_argument("PostprocessSearch: steps and fps must be positive");
   std::vector<int> frames{off};
-  for (double s = min_s; s <= max_s + 1e-9; s += step_s) {
-    int f = static_cast<int>(std::lround(s * fps));
-    if (odd) f |= 1;
-    frames.push_back(f);
+  for (long i = 0; min_s + i * step_s <= max_s + 1e-9; ++i) {
+    int f = static_cast<int>(std::lround((min_s + i * step_s) * fps));
+    frames.push_back(odd ? f | 1 : f);
   }
+  // Frames are never below "off", so after sorting duplicates of it are adjacent too.
   std::sort(frames.begin() + 1, frames.end());
   frames.erase(std::unique(frames.begin(), frames.end()), frames.end());
   return frames;

@@ -26,6 +26,23 @@ class H5Id {
   herr_t (*close_)(hid_t);
 };
 
+// HDF5 prints its error stack to stderr by default; our exceptions already name the file and the
+// step, so the stack is switched off while this object lives (per thread in thread-safe HDF5).
+class QuietErrors {
+ public:
+  QuietErrors() {
+    H5Eget_auto2(H5E_DEFAULT, &func_, &data_);
+    H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
+  }
+  QuietErrors(const QuietErrors&) = delete;
+  QuietErrors& operator=(const QuietErrors&) = delete;
+  ~QuietErrors() { H5Eset_auto2(H5E_DEFAULT, func_, data_); }
+
+ private:
+  H5E_auto2_t func_ = nullptr;
+  void* data_ = nullptr;
+};
+
 void check(herr_t status, const std::string& path, const std::string& what) {
   if (status < 0) throw std::runtime_error(path + ": HDF5 could not " + what);
 }
@@ -48,6 +65,8 @@ void write_attr(hid_t file, const std::string& path, const std::string& name, co
     H5Id type(H5Tcopy(H5T_C_S1), H5Tclose, path, "copy a string type");
     check(H5Tset_size(type, std::max<size_t>(1, text.size())), path, "size a string type");
     check(H5Tset_cset(type, H5T_CSET_UTF8), path, "set UTF-8");
+    // Null-padded, as h5py writes fixed-length strings: the text fills the type without a terminator.
+    check(H5Tset_strpad(type, H5T_STR_NULLPAD), path, "set string padding");
     put(type, text.c_str());
   }
 }
@@ -55,6 +74,7 @@ void write_attr(hid_t file, const std::string& path, const std::string& name, co
 }  // namespace
 
 void write_tensors_hdf5(const std::string& path, const NamedTensors& tensors, const nlohmann::json& attrs) {
+  QuietErrors quiet;
   H5Id file(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), H5Fclose, path, "create the file");
   for (const auto& [name, tensor] : tensors) {
     auto t = tensor.detach().to(torch::kCPU).contiguous();
@@ -78,6 +98,7 @@ void write_tensors_hdf5(const std::string& path, const NamedTensors& tensors, co
 }
 
 std::map<std::string, torch::Tensor> read_tensors_hdf5(const std::string& path) {
+  QuietErrors quiet;
   H5Id access(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, path, "create file access properties");
   // File locking fails on NFS, Lustre and GPFS, where weights files usually live.
   check(H5Pset_file_locking(access, false, true), path, "disable file locking");

@@ -43,12 +43,12 @@ int main(int argc, char** argv) {
     net = i3d.ptr();
     int64_t size = static_cast<int64_t>(opt["size"]);
     input = torch::randn({batch, 3, static_cast<int64_t>(opt["frames"]), size, size});
-    step = [=] { return i3d->forward(input).prediction; };
+    step = [=]() mutable { return i3d->forward(input).prediction; };
   } else {
     auto audio = avf::AudioNet(targets, static_cast<int64_t>(opt["width-div"]));
     net = audio.ptr();
     input = torch::randn({batch, 1, 128, 129});
-    step = [=] { return audio->forward(input).prediction; };
+    step = [=]() mutable { return audio->forward(input).prediction; };
   }
   net->train();
   auto labels = torch::randn({batch, targets});

@@ -80,7 +80,7 @@ I3DImpl::I3DImpl(int64_t n_targets, double width, double dropout_p) {
   logits = register_module("logits", nn::Linear(feature_dim_, n_targets));
 }
 
-ModelOutput I3DImpl::forward(const torch::Tensor& clip) {
+torch::Tensor I3DImpl::trunk(const torch::Tensor& clip) {
   auto x = Conv3d_1a_7x7(clip);
   x = max_pool_same(x, {1, 3, 3}, {1, 2, 2});  // MaxPool3d_2a_3x3
   x = Conv3d_2c_3x3(Conv3d_2b_1x1(x));
@@ -89,11 +89,14 @@ ModelOutput I3DImpl::forward(const torch::Tensor& clip) {
   x = max_pool_same(x, {3, 3, 3}, {2, 2, 2});  // MaxPool3d_4a_3x3
   x = Mixed_4f(Mixed_4e(Mixed_4d(Mixed_4c(Mixed_4b(x)))));
   x = max_pool_same(x, {2, 2, 2}, {2, 2, 2});  // MaxPool3d_5a_2x2
-  x = Mixed_5c(Mixed_5b(x));
+  return Mixed_5c(Mixed_5b(x));
+}
+
+ModelOutput I3DImpl::forward(const torch::Tensor& clip) {
   // Published: average pool (2, 7, 7) stride 1, then the 1x1x1 logits conv averaged over time. For a
   // 16 x 224 x 224 clip the map here is 2 x 7 x 7, so that is exactly a global mean followed by a
   // linear layer; the global mean keeps it defined for any clip size.
-  auto feature = x.mean({2, 3, 4});
+  auto feature = trunk(clip).mean({2, 3, 4});
   return {feature, logits(dropout(feature))};
 }
 

@@ -51,6 +51,9 @@ class I3DImpl : public torch::nn::Module {
   I3DImpl(int64_t n_targets, double width = 1.0, double dropout = 0.8);
   // clip [B, 3, T, H, W] (any T >= 1, H, W >= 16) → feature [B, feature_dim()], prediction [B, n_targets].
   ModelOutput forward(const torch::Tensor& clip);
+  // Conv3d_1a_7x7 … Mixed_5c: the [B, feature_dim(), T', H', W'] map before pooling (T' = ceil(T/8),
+  // H' = ceil(H/32), W' = ceil(W/32)).
+  torch::Tensor trunk(const torch::Tensor& clip);
   // Channels of Mixed_5c: 1024 at width 1.
   int64_t feature_dim() const { return feature_dim_; }
 

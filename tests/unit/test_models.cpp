@@ -93,6 +93,14 @@ TEST(I3D, TinyWidthOnASmallClip) {
   EXPECT_TRUE(torch::isfinite(out.prediction).all().item<bool>());
 }
 
+TEST(I3D, PublishedClipEndsInA2x7x7Map) {
+  // Why the global mean equals the published (2, 7, 7) average pool on 16 x 224 x 224 clips.
+  torch::NoGradGuard no_grad;
+  I3D net(1, 0.125);
+  net->eval();
+  EXPECT_EQ(net->trunk(torch::randn({1, 3, 16, 224, 224})).sizes().vec(), (Shape{1, 128, 2, 7, 7}));
+}
+
 TEST(I3D, AnyClipSizeWorks) {
   torch::NoGradGuard no_grad;
   I3D net(1, 0.125);

@@ -11,6 +11,7 @@
 #include "core/models/audio_net.h"
 #include "core/models/i3d.h"
 #include "core/models/inflate.h"
+#include "core/models/make_models.h"
 #include "core/weights_hdf5.h"
 
 namespace avf {
@@ -161,6 +162,29 @@ TEST(Inflate, OnAClipConstantOverTimeTheInflatedLayerEqualsThe2DLayer) {
   for (int t = 1; t <= 4; ++t) EXPECT_TRUE(torch::allclose(block3d.select(2, t), block2d, 1e-4, 1e-5)) << "step " << t;
 }
 
+TEST(MakeModels, FollowTheModelConfig) {
+  ModelConfig config;
+  config.width = 0.125;
+  config.visual_dropout = 0.3;
+  config.audio_width_div = 16;
+  config.audio_dropout = 0.2;
+  auto audio = make_audio_net(config, 1);
+  EXPECT_EQ(audio->feature_dim(), 64);
+  EXPECT_DOUBLE_EQ(audio->dropout->options.p(), 0.2);
+
+  auto fresh = make_i3d(config, 2);
+  EXPECT_EQ(fresh->feature_dim(), 128);
+  EXPECT_DOUBLE_EQ(fresh->dropout->options.p(), 0.3);
+  // With model.inflate-from, the trunk starts from the file's 2D weights.
+  auto weights = random_2d_weights(*fresh);
+  config.inflate_from = temp_path("make-i3d");
+  write_tensors_hdf5(config.inflate_from, weights, {});
+  auto inflated = make_i3d(config, 2);
+  std::filesystem::remove(config.inflate_from);
+  auto kernel2d = find(weights, "Mixed_4c.b2b.conv.weight");
+  EXPECT_TRUE(torch::allclose(inflated->Mixed_4c->b2b->conv->weight, inflate_kernel(kernel2d, 3)));
+}
+
 TEST(Inflate, MissingUnknownOrMisshapenDatasetsAreErrors) {
   I3D net(2, 0.125);
   auto path = temp_path("bad2d");
@@ -184,6 +208,16 @@ TEST(Inflate, MissingUnknownOrMisshapenDatasetsAreErrors) {
   misshapen[0].second = torch::zeros({1, 2, 3, 4});
   expect_error(misshapen, weights[0].first + " has shape");
   std::filesystem::remove(path);
+  EXPECT_THROW(
+      {
+        try {
+          inflate_i3d_from_hdf5(*net, path);
+        } catch (const std::runtime_error& e) {
+          EXPECT_EQ(std::string(e.what()), path + ": HDF5 could not open the file");
+          throw;
+        }
+      },
+      std::runtime_error);
 }
 
 }  // namespace
