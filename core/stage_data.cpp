@@ -1,6 +1,7 @@
 #include "core/stage_data.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <random>
 #include <stdexcept>
@@ -24,7 +25,22 @@ class ShardStageData : public StageData {
     if (crop_ > reader_.face_height() || crop_ > reader_.face_width())
       throw ConfigError(fmt::format("data.crop-size {} is larger than the shards' faces ({}x{})", crop_,
                                     reader_.face_height(), reader_.face_width()));
+    // Labels in the order of data.targets (any subset of the dataset's targets).
+    std::vector<size_t> columns;
+    for (const auto& t : c.data.targets) {
+      auto it = std::find(reader_.targets().begin(), reader_.targets().end(), t);
+      if (it == reader_.targets().end())
+        throw ConfigError(fmt::format("data.targets names '{}' but the dataset in {} has targets {}", t, reader_.dir(),
+                                      fmt::join(reader_.targets(), ", ")));
+      columns.push_back(size_t(it - reader_.targets().begin()));
+    }
+    targets_ = c.data.targets;
     for (const auto& v : reader_.videos()) {
+      const size_t all = reader_.targets().size();
+      std::vector<float> labels(v.n_frames * columns.size());
+      for (int64_t f = 0; f < v.n_frames; ++f)
+        for (size_t t = 0; t < columns.size(); ++t) labels[f * columns.size() + t] = v.labels[f * all + columns[t]];
+      labels_.push_back(std::move(labels));
       if (v.n_frames < S_)
         throw std::runtime_error(fmt::format("{}: video '{}' has {} frames, fewer than one sub-sequence ({})",
                                              reader_.dir(), v.id, v.n_frames, S_));
@@ -32,8 +48,8 @@ class ShardStageData : public StageData {
     }
   }
   const std::vector<VideoInfo>& videos() const override { return videos_; }
-  const std::vector<std::string>& targets() const override { return reader_.targets(); }
-  const std::vector<float>& frame_labels(size_t v) const override { return reader_.videos()[v].labels; }
+  const std::vector<std::string>& targets() const override { return targets_; }
+  const std::vector<float>& frame_labels(size_t v) const override { return labels_[v]; }
   bool usable(const SequenceRef& r) const override {
     if (!visual_ || data_.face_policy != "skip") return true;
     const auto& v = reader_.videos()[r.video];
@@ -53,7 +69,7 @@ class ShardStageData : public StageData {
     for (int64_t b = 0; b < B; ++b) {
       const auto& v = reader_.videos()[refs[b].video];
       for (int64_t l = 0; l < L_; ++l)
-        geometry::subsequence_label(v.labels.data(), v.n_frames, T, S_, sub_index(refs[b], l),
+        geometry::subsequence_label(labels_[refs[b].video].data(), v.n_frames, T, S_, sub_index(refs[b], l),
                           batch.labels.data_ptr<float>() + (b * L_ + l) * T);
     }
     if (visual_) batch.visual = faces(refs, seed, train);
@@ -116,6 +132,8 @@ class ShardStageData : public StageData {
   }
 
   ShardReader reader_;
+  std::vector<std::string> targets_;
+  std::vector<std::vector<float>> labels_;  // per video [n_frames, targets_]
   DataConfig data_;
   bool visual_, audio_;
   int64_t S_, L_, window_, crop_;
@@ -125,6 +143,9 @@ class ShardStageData : public StageData {
 class FeatureStageData : public StageData {
  public:
   FeatureStageData(const Config& c) : store_(c.data.features) {
+    if (store_.targets() != c.data.targets)
+      throw ConfigError(fmt::format("data.targets ({}) differ from the targets the features in {} were extracted for ({})",
+                                    fmt::join(c.data.targets, ","), c.data.features, fmt::join(store_.targets(), ",")));
     L_ = c.data.sequence_frames / c.data.subsequence_frames;
     for (const auto& v : store_.videos()) videos_.push_back({v.id, v.partition, v.n_frames, v.n_sub});
   }

@@ -7,7 +7,7 @@
 #include "core/models/audio_net.h"
 #include "core/models/fusion.h"
 #include "core/models/i3d.h"
-#include "core/models/inflate.h"
+#include "core/models/make_models.h"
 
 namespace avf {
 namespace {
@@ -60,12 +60,8 @@ class FusionModel : public StageModel {
 
 std::unique_ptr<StageModel> make_stage_model(const Config& c, int64_t n_targets, std::pair<int64_t, int64_t> dims) {
   const auto& m = c.model;
-  if (c.train.stage == "visual") {
-    I3D net(n_targets, m.width, m.visual_dropout);
-    if (!m.inflate_from.empty()) inflate_i3d_from_hdf5(*net, m.inflate_from);
-    return std::make_unique<UnimodalModel<I3D>>(net, true);
-  }
-  if (c.train.stage == "audio") return std::make_unique<UnimodalModel<AudioNet>>(AudioNet(n_targets, m.audio_width_div, m.audio_dropout), false);
+  if (c.train.stage == "visual") return std::make_unique<UnimodalModel<I3D>>(make_i3d(m, n_targets), true);
+  if (c.train.stage == "audio") return std::make_unique<UnimodalModel<AudioNet>>(make_audio_net(m, n_targets), false);
   if (dims.first != dims.second)
     throw std::runtime_error(fmt::format("the fusion heads need equally sized audio and visual features, the extracted "
                                          "ones are {} and {} (match model.width and model.audio-width-div)", dims.first, dims.second));

@@ -76,9 +76,6 @@ int run_training(const Config& c) {
   const int64_t S = c.data.subsequence_frames, L = c.data.sequence_frames / S;
 
   auto data = open_stage_data(c);
-  if (data->targets() != c.data.targets)
-    throw ConfigError(fmt::format("data.targets ({}) differ from the dataset's targets ({})", fmt::join(c.data.targets, ","),
-                                  fmt::join(data->targets(), ",")));
   const auto sequences = data->training_sequences(c.data.train_partition, L, c.data.stride / S);
   if (sequences.empty()) throw std::runtime_error(fmt::format("no training sequences in partition '{}'", c.data.train_partition));
 
