@@ -57,9 +57,9 @@ int cmd_extract(const std::vector<std::string>& args) {
   const int64_t T = data->targets().size(), S = geometry.data.subsequence_frames;
   const auto mine = dist::shard_range(int64_t(data->videos().size()), ctx.world.size, ctx.world.rank);
 
-  int64_t total = 0;
-  for (int64_t i : mine) total += data->videos()[i].n_sub;
-  Progress progress("extract", total * ctx.world.size, "sub-sequences", c.log.progress, c.log.interval);
+  int64_t total = 0;  // sequences of this rank, scaled to the job (ranks progress at about the same rate)
+  for (int64_t i : mine) total += int64_t(data->covering_sequences(size_t(i), L).size());
+  Progress progress("extract", total * ctx.world.size, "sequences", c.log.progress, c.log.interval);
   std::vector<VideoFeatures> out;
   torch::NoGradGuard no_grad;
   for (int64_t i : mine) {
@@ -73,7 +73,7 @@ int cmd_extract(const std::vector<std::string>& args) {
       b.visual = b.visual.to(ctx.device), b.audio = b.audio.to(ctx.device);
       scatter(visual.model->features(b).cpu(), refs, v.n_sub, v.visual);
       scatter(audio.model->features(b).cpu(), refs, v.n_sub, v.audio);
-      progress.advance(int64_t(refs.size() * L) * ctx.world.size);
+      progress.advance(int64_t(refs.size()) * ctx.world.size);
     }
     // Sub-sequence labels exactly as training computes them.
     v.frame_labels = data->frame_labels(size_t(i));

@@ -73,6 +73,10 @@ std::optional<ParsedArgs> parse_args(const CommandSpec& spec, const std::vector<
                  .style(po::command_line_style::default_style & ~po::command_line_style::allow_guessing)
                  .run();
     po::store(parsed, result.vm);
+    if (result.vm.count("help")) {  // before notify(), which would complain about required options
+      std::cout << help_text(spec);
+      return std::nullopt;
+    }
     po::notify(result.vm);
   } catch (const po::unknown_option& e) {
     const std::string near = nearest_option(all, e.get_option_name());
@@ -80,10 +84,6 @@ std::optional<ParsedArgs> parse_args(const CommandSpec& spec, const std::vector<
                                   near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near)));
   } catch (const po::error& e) {
     throw ConfigError(fmt::format("command line: {}", e.what()));
-  }
-  if (result.vm.count("help")) {
-    std::cout << help_text(spec);
-    return std::nullopt;
   }
   if (spec.takes_config) {
     if (result.vm.count("config")) apply_config_file(result.config, result.vm["config"].as<std::string>());

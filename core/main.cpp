@@ -18,6 +18,7 @@ const avf::Subcommand kCommands[] = {
     {"inspect", "summarise or --verify a preprocessed dataset or shard", avf::cmd_inspect},
     {"train", "train the visual, audio or fusion network (data-parallel over MPI ranks)", avf::cmd_train},
     {"extract", "write per-sub-sequence audio and visual features for the fusion stage", avf::cmd_extract},
+    {"evaluate", "CCC table (audio | visual | fusion, raw and post-processed), predictions and plots", avf::cmd_evaluate},
 };
 
 void print_help() {

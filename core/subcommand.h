@@ -16,5 +16,6 @@ int cmd_train(const std::vector<std::string>& args);
 int cmd_preprocess(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
 int cmd_extract(const std::vector<std::string>& args);
+int cmd_evaluate(const std::vector<std::string>& args);
 
 }  // namespace avf
