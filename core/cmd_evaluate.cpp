@@ -166,12 +166,7 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     trained.data.shards = parsed->config.data.shards;
     trained.data.features = parsed->config.data.features;
     std::shared_ptr<StageData> data = open_stage_data(trained);
-    std::pair<int64_t, int64_t> dims{0, 0};
-    if (trained.train.stage == "fusion") {
-      Batch probe = data->make_batch({{0, 0}}, 0, false);
-      dims = {probe.audio.size(2), probe.visual.size(2)};
-    }
-    auto model = load_trained_model(path, ctx.device, dims);
+    auto model = load_trained_model(path, ctx.device);
     std::string label = name;
     label[0] = char(std::toupper(label[0]));
     log::info("scoring {} ({}) on '{}', post-processing fitted on '{}'", label, path, partition, fit);

@@ -15,10 +15,11 @@ namespace {
 
 const avf::Subcommand kCommands[] = {
     {"preprocess", "videos, audio and labels -> sharded HDF5 of face crops, spectrograms and labels", avf::cmd_preprocess},
-    {"inspect", "summarise or --verify a preprocessed dataset or shard", avf::cmd_inspect},
+    {"inspect", "summarise or --verify a preprocessed dataset, a shard or a checkpoint", avf::cmd_inspect_any},
     {"train", "train the visual, audio or fusion network (data-parallel over MPI ranks)", avf::cmd_train},
     {"extract", "write per-sub-sequence audio and visual features for the fusion stage", avf::cmd_extract},
     {"evaluate", "CCC table (audio | visual | fusion, raw and post-processed), predictions and plots", avf::cmd_evaluate},
+    {"export", "a checkpoint's weights to HDF5 (one dataset per parameter/buffer)", avf::cmd_export},
 };
 
 void print_help() {

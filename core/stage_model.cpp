@@ -62,6 +62,7 @@ std::unique_ptr<StageModel> make_stage_model(const Config& c, int64_t n_targets,
   const auto& m = c.model;
   if (c.train.stage == "visual") return std::make_unique<UnimodalModel<I3D>>(make_i3d(m, n_targets), true);
   if (c.train.stage == "audio") return std::make_unique<UnimodalModel<AudioNet>>(make_audio_net(m, n_targets), false);
+  if (dims == std::pair<int64_t, int64_t>{0, 0}) dims = {m.feature_dim, m.feature_dim};  // as stored with the checkpoint
   if (dims.first != dims.second)
     throw std::runtime_error(fmt::format("the fusion heads need equally sized audio and visual features, the extracted "
                                          "ones are {} and {} (match model.width and model.audio-width-div)", dims.first, dims.second));

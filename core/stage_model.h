@@ -25,7 +25,8 @@ class StageModel {
   virtual std::vector<std::pair<std::string, torch::Tensor>> attention(const Batch&) { return {}; }
 };
 
-// `fusion_dims` = {audio K, visual K} of the extracted features (fusion stage only).
+// `fusion_dims` = {audio K, visual K} of the extracted features (fusion stage only; {0, 0} means
+// model.feature-dim, which the trainer records in the fusion checkpoint's configuration).
 std::unique_ptr<StageModel> make_stage_model(const Config& config, int64_t n_targets,
                                              std::pair<int64_t, int64_t> fusion_dims = {0, 0});
 

@@ -14,12 +14,12 @@ Config checkpoint_config(const std::string& checkpoint) {
   return c;
 }
 
-TrainedModel load_trained_model(const std::string& checkpoint, torch::Device device, std::pair<int64_t, int64_t> dims) {
+TrainedModel load_trained_model(const std::string& checkpoint, torch::Device device) {
   const auto ck = dist::load_checkpoint(checkpoint);
   TrainedModel t;
   t.path = checkpoint;
   apply_config_text(t.config, ck.metadata.value("config", ""), checkpoint + "/metadata.json:config");
-  t.model = make_stage_model(t.config, int64_t(t.config.data.targets.size()), dims);
+  t.model = make_stage_model(t.config, int64_t(t.config.data.targets.size()));
   dist::load_module(t.model->module(), ck.payload.model, checkpoint);
   t.model->module().to(device);
   t.model->module().eval();

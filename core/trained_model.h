@@ -16,8 +16,7 @@ struct TrainedModel {
 };
 
 // Verifies the checkpoint, rebuilds its stage's model and loads the weights; eval mode, on `device`.
-TrainedModel load_trained_model(const std::string& checkpoint, torch::Device device,
-                                std::pair<int64_t, int64_t> fusion_dims = {0, 0});
+TrainedModel load_trained_model(const std::string& checkpoint, torch::Device device);
 // The stored configuration alone (e.g. to learn a fusion checkpoint's feature sizes first).
 Config checkpoint_config(const std::string& checkpoint);
 

@@ -94,8 +94,11 @@ int run_training(const Config& c) {
   torch::manual_seed(c.train.seed * 1000003 + ctx.world.rank);
 
   const std::string ckpt_dir = dist::checkpoint_dir(c);
+  // The stored configuration rebuilds the model: for fusion it records the extracted feature size.
+  Config stored = c;
+  if (c.train.stage == "fusion") stored.model.feature_dim = int(dims.first);
   dist::CheckpointStore store(ckpt_dir, c.checkpoint.metric, c.checkpoint.keep,
-                              {config_to_ini(c), ctx.world.size, version(), git_commit()});
+                              {config_to_ini(stored), ctx.world.size, version(), git_commit()});
   dist::EarlyStopping early;
   early.patience = c.train.patience;
   Position pos;
