@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/core/utility.hpp>
 #include <set>
@@ -129,9 +130,31 @@ json video_json(const pre::ShardVideo& v) {
   return {{"id", v.id}, {"partition", v.partition}, {"n_frames", v.n_frames}, {"face_frames", v.face_frames}};
 }
 
+// Size and checksum of a finished shard, as the manifest records them.
+void describe_file(json& entry, const std::string& path, bool skipped, const std::string& sha256) {
+  entry["skipped"] = skipped;
+  entry["bytes"] = fs::file_size(path);
+  entry["sha256"] = sha256;
+}
+
+// sha256 per shard file in an earlier manifest.json of the output folder (empty when none).
+std::map<std::string, std::string> previous_checksums(const std::string& output) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(fs::path(output) / shard::kManifestFile);
+  if (!in) return out;
+  try {
+    const json manifest = json::parse(in);
+    for (const auto& s : manifest.at("shards")) out[s.at("file")] = s.at("sha256");
+  } catch (const json::exception&) {  // unreadable: nothing to compare with, shards are checked by their attributes
+  }
+  return out;
+}
+
 // Writes or skips one shard; returns its manifest entry (null when no video of it succeeded).
+// A shard is skipped when its recorded inputs hash matches and, if an earlier manifest lists it,
+// its bytes still match that manifest's sha256.
 json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Options& o, pre::FaceDetector& detector,
-               RankWork& work, json& failed) {
+               const std::map<std::string, std::string>& previous, RankWork& work, json& failed) {
   const std::string name = shard::shard_file_name(shard.index);
   const std::string path = (fs::path(o.output) / name).string();
   const std::string params_json = o.params.to_json();
@@ -142,16 +165,21 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
     try {
       const pre::ShardInfo info = pre::read_shard_info(path);
       if (info.inputs_sha256 == hashes.inputs) {
-        log::info("{}: inputs and parameters unchanged, skipped", name);
-        for (const auto& v : info.videos) {
-          entry["videos"].push_back(video_json(v));
-          work.progress.advance(v.n_frames, fmt::format("video {}/{} {} (unchanged)", ++work.videos_done, work.videos_total, v.id));
+        const std::string sha256 = pre::sha256_file(path);
+        const auto recorded = previous.find(name);
+        if (recorded != previous.end() && recorded->second != sha256) {
+          log::warn("{}: changed since manifest.json was written, rewriting it", name);
+        } else {
+          log::info("{}: inputs and parameters unchanged, skipped", name);
+          for (const auto& v : info.videos) {
+            entry["videos"].push_back(video_json(v));
+            work.progress.advance(v.n_frames,
+                                  fmt::format("video {}/{} {} (unchanged)", ++work.videos_done, work.videos_total, v.id));
+          }
+          for (const auto& f : json::parse(info.failed)) failed.push_back(f);
+          describe_file(entry, path, true, sha256);
+          return entry;
         }
-        for (const auto& f : json::parse(info.failed)) failed.push_back(f);
-        entry["skipped"] = true;
-        entry["bytes"] = fs::file_size(path);
-        entry["sha256"] = pre::sha256_file(path);
-        return entry;
       }
     } catch (const std::exception& e) {
       log::warn("{}: rewriting it: {}", name, e.what());
@@ -181,9 +209,7 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
     return nullptr;
   }
   writer.commit(shard_failed.dump());
-  entry["skipped"] = false;
-  entry["bytes"] = fs::file_size(path);
-  entry["sha256"] = pre::sha256_file(path);
+  describe_file(entry, path, false, pre::sha256_file(path));
   return entry;
 }
 
@@ -322,9 +348,10 @@ int cmd_preprocess(const std::vector<std::string>& args) {
     auto detector = pre::make_face_detector(o.params.face_detector, o.params.detect_width, o.params.min_face);
     Progress progress(fmt::format("preprocess (rank 0 of {})", pg.size), my_frames, "frames", o.progress);
     RankWork work{progress, my_videos};
+    const auto previous = previous_checksums(o.output);
     for (const auto& s : plan) {
       if (s.rank != pg.rank) continue;
-      json entry = run_shard(s, ds, o, *detector, work, mine["failed"]);
+      json entry = run_shard(s, ds, o, *detector, previous, work, mine["failed"]);
       if (!entry.is_null()) mine["shards"].push_back(entry);
     }
     progress.finish();

@@ -115,10 +115,11 @@ TEST(PreprocessCli, ChangedParametersRedoShardsAndStaleShardsAreRemoved) {
   EXPECT_TRUE(contains(h5ls.output, "deflate")) << h5ls.output;
 }
 
-TEST(PreprocessCli, InspectSummarisesAndVerifyCatchesACorruptShard) {
+TEST(PreprocessCli, InspectSummarisesVerifyCatchesACorruptShardAndARerunRepairsIt) {
   const std::string c = make_test_corpus("avf-inspect", 2, 2);
   const std::string out = fs::path(c).parent_path().string() + "/shards";
-  ASSERT_EQ(run_command(avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 24 --progress off").exit_code, 0);
+  const std::string preprocess = avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 24 --progress off";
+  ASSERT_EQ(run_command(preprocess).exit_code, 0);
   const auto r = run_command(avf_bin + " inspect " + out + " --verify");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "videos      2 (dev 1 videos/50 frames, train 1 videos/50 frames)")) << r.output;
@@ -134,6 +135,10 @@ TEST(PreprocessCli, InspectSummarisesAndVerifyCatchesACorruptShard) {
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_TRUE(contains(bad.output, "problem     shard-00000.h5: sha256 ")) << bad.output;
   EXPECT_TRUE(contains(bad.output, "differs from the manifest's")) << bad.output;
+  // Its inputs did not change, but its bytes no longer match the manifest: a re-run rewrites it.
+  const auto fix = run_command(preprocess);
+  EXPECT_TRUE(contains(fix.output, "shard-00000.h5: changed since manifest.json was written, rewriting it")) << fix.output;
+  EXPECT_EQ(run_command(avf_bin + " inspect " + out + " --verify").exit_code, 0);
 }
 
 TEST(PreprocessCli, UsageErrorsNameTheOption) {
