@@ -95,12 +95,13 @@ int cmd_inspect(const std::vector<std::string>& args) {
   spec.summary = "Summarise a shard or a preprocessed dataset; --verify checks checksums, shapes and values.";
   spec.usage = "avf inspect <shard.h5|dir> [--verify]";
   std::string path;
-  spec.options.add_options()("path", po::value(&path)->value_name("PATH")->required(), "a shard or a dataset folder")(
+  spec.options.add_options()("path", po::value(&path)->value_name("PATH"), "a shard or a dataset folder")(
       "verify", "check sha256 against manifest.json, dataset shapes, NaN and infinite values");
   spec.positional.add("path", 1);
   const auto parsed = parse_args(spec, args);
   if (!parsed) return exit_code::ok;
   const bool verify = parsed->vm.count("verify") > 0;
+  if (path.empty()) throw ConfigError("command line: expected a shard or dataset folder; usage: " + spec.usage);
 
   if (!fs::exists(path)) throw ConfigError(fmt::format("{}: no such file or folder", path));
   const fs::path dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();

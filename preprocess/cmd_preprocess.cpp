@@ -39,6 +39,9 @@ struct Options {
   bool force = false, allow_failures = false;
 };
 
+// "0.2" rather than the 17 digits Boost would show for a double default.
+std::string shortest(double v) { return fmt::format("{}", v); }
+
 CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& compression, Options& o) {
   CommandSpec spec;
   spec.name = "preprocess";
@@ -47,9 +50,9 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
                "       mpirun -np N avf preprocess ...   (ranks split the videos)";
   spec.options.add_options()
       ("layout", po::value(&p.layout)->value_name("L")->default_value(p.layout), "input layout: avec2016 | manifest | faces")
-      ("input", po::value(&o.input)->value_name("DIR")->required(), "input folder (manifest layout: the CSV or its folder)")
-      ("output", po::value(&o.output)->value_name("DIR")->required(), "output folder for shard-*.h5 and manifest.json")
-      ("fps", po::value(&p.fps)->value_name("F")->default_value(p.fps), "frame rate of the output (the label grid)")
+      ("input", po::value(&o.input)->value_name("DIR"), "input folder (manifest layout: the CSV or its folder)")
+      ("output", po::value(&o.output)->value_name("DIR"), "output folder for shard-*.h5 and manifest.json")
+      ("fps", po::value(&p.fps)->value_name("F")->default_value(p.fps, shortest(p.fps)), "frame rate of the output (the label grid)")
       ("face-size", po::value(&p.face_size)->value_name("PX")->default_value(p.face_size), "side of the square face crops")
       ("freq-bins", po::value(&p.freq_bins)->value_name("K")->default_value(p.freq_bins),
        "spectrogram bins kept: 0..K-1 of the 1024-point DFT at 16 kHz (129 = 0..2000 Hz)")
@@ -59,11 +62,11 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
        "haar | lbp (opencv-data cascades) | FILE.xml (a cascade) | FILE.onnx (YuNet model for cv::FaceDetectorYN)")
       ("detect-width", po::value(&p.detect_width)->value_name("PX")->default_value(p.detect_width),
        "scale wider frames down to this width for detection (0 = full size)")
-      ("min-face", po::value(&p.min_face)->value_name("F")->default_value(p.min_face),
+      ("min-face", po::value(&p.min_face)->value_name("F")->default_value(p.min_face, shortest(p.min_face)),
        "smallest face a cascade searches, as a fraction of the frame's shorter side")
-      ("face-margin", po::value(&p.face_margin)->value_name("M")->default_value(p.face_margin), "crop margin around the box, per side, as a fraction of its side")
-      ("box-smoothing", po::value(&p.box_smoothing)->value_name("A")->default_value(p.box_smoothing), "weight of the previous box (0 = none, <1)")
-      ("length-tolerance", po::value(&p.length_tolerance)->value_name("S")->default_value(p.length_tolerance),
+      ("face-margin", po::value(&p.face_margin)->value_name("M")->default_value(p.face_margin, shortest(p.face_margin)), "crop margin around the box, per side, as a fraction of its side")
+      ("box-smoothing", po::value(&p.box_smoothing)->value_name("A")->default_value(p.box_smoothing, shortest(p.box_smoothing)), "weight of the previous box (0 = none, <1)")
+      ("length-tolerance", po::value(&p.length_tolerance)->value_name("S")->default_value(p.length_tolerance, shortest(p.length_tolerance)),
        "seconds by which audio and labels may differ from the video")
       ("time-column", po::value(&p.time_column)->value_name("NAME")->default_value(p.time_column), "time column of label CSV files")
       ("force", po::bool_switch(&o.force), "redo every shard, even unchanged ones")
@@ -75,6 +78,9 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
 void validate(const Options& o) {
   const auto& p = o.params;
   auto bad = [](const std::string& what) { return ConfigError("command line: " + what); };
+  // Checked here rather than with po::required(), which would also refuse --help.
+  if (o.input.empty()) throw bad("--input DIR is required");
+  if (o.output.empty()) throw bad("--output DIR is required");
   if (p.layout != "avec2016" && p.layout != "manifest" && p.layout != "faces")
     throw bad(fmt::format("--layout '{}': expected avec2016, manifest or faces", p.layout));
   if (!(p.fps > 0 && p.fps <= 1000)) throw bad(fmt::format("--fps {}: expected a positive frame rate", p.fps));

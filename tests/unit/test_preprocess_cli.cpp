@@ -141,7 +141,15 @@ TEST(PreprocessCli, InspectSummarisesVerifyCatchesACorruptShardAndARerunRepairsI
   EXPECT_EQ(run_command(avf_bin + " inspect " + out + " --verify").exit_code, 0);
 }
 
-TEST(PreprocessCli, UsageErrorsNameTheOption) {
+TEST(PreprocessCli, HelpAndUsageErrorsNameTheOption) {
+  const auto h = run_command(avf_bin + " preprocess --help");
+  EXPECT_EQ(h.exit_code, 0) << h.output;
+  EXPECT_TRUE(contains(h.output, "usage: avf preprocess --layout avec2016|manifest|faces")) << h.output;
+  EXPECT_TRUE(contains(h.output, "--freq-bins")) << h.output;
+  EXPECT_EQ(run_command(avf_bin + " inspect --help").exit_code, 0);
+  EXPECT_EQ(run_command(avf_bin + " preprocess --output /tmp/x").output,
+            "avf preprocess: error: command line: --input DIR is required\n");
+  EXPECT_EQ(run_command(avf_bin + " inspect").exit_code, 2);
   const auto r = run_command(avf_bin + " preprocess --input /x --output /y --compression zip");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.output, "avf preprocess: error: command line: --compression 'zip': expected none, gzip or gzip:1..9\n");
