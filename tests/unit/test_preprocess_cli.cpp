@@ -2,6 +2,7 @@
 // other videos complete, a run killed with SIGKILL resumes to identical shards, inspect verifies.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -226,4 +227,16 @@ TEST(PreprocessCli, ManifestAndFacesLayoutsGiveTheSameLabelsAsAvec) {
   EXPECT_GT(*std::max_element(spec.begin(), spec.end()), -40.0f);
   // The faces layout keeps every image as a found face.
   EXPECT_EQ(read_json(base + "/o-faces/manifest.json")["videos"][0]["face_frames"], 50);
+
+  // avec2016 without a target's ARFF (like the unreleased test labels): that column is NaN.
+  fs::remove(gs + "valence/train_1.arff");
+  ASSERT_EQ(run_command(avf_bin + " preprocess --input " + c + common + base + "/o-nolabels").exit_code, 0);
+  const auto partial = read_video_floats(base + "/o-nolabels", "train_1", "labels");
+  ASSERT_EQ(partial.size(), 100u);
+  for (size_t i = 0; i < 50; ++i) {
+    EXPECT_FLOAT_EQ(partial[2 * i], avec[2 * i]);
+    EXPECT_TRUE(std::isnan(partial[2 * i + 1]));
+  }
+  const auto inspect = run_command(avf_bin + " inspect " + base + "/o-nolabels --verify");
+  EXPECT_TRUE(contains(inspect.output, "labels      valence: 50 of 50 frames missing (NaN)")) << inspect.output;
 }
