@@ -156,7 +156,10 @@ int cmd_inspect(const std::vector<std::string>& args) {
       t.fps = h5::read_double_attr(g, shard::kAttrFps);
       h5::Handle faces(H5Dopen2(g, shard::kFaces, H5P_DEFAULT)), spec_d(H5Dopen2(g, shard::kSpectrogram, H5P_DEFAULT)),
           labels(H5Dopen2(g, shard::kLabels, H5P_DEFAULT));
-      if (faces.get() >= 0) t.face_shape = fmt::format("{}", fmt::join(h5::dataset_shape(faces), "x"));
+      if (faces.get() >= 0) {
+        const auto shape = h5::dataset_shape(faces);
+        t.face_shape = fmt::format("{}", fmt::join(shape.begin() + 1, shape.end(), "x"));
+      }
       if (spec_d.get() >= 0) t.freq_bins = std::to_string(h5::dataset_shape(spec_d).back());
       if (labels.get() >= 0) t.targets = fmt::format("{}", fmt::join(h5::read_strings_attr(labels, shard::kAttrLabelNames), ", "));
       if (verify) {
@@ -181,8 +184,8 @@ int cmd_inspect(const std::vector<std::string>& args) {
   out += fmt::format("{:<12}{} ({})\n", "shards", shards.size(), human_bytes(t.bytes));
   out += fmt::format("{:<12}{} ({})\n", "videos", t.videos, fmt::join(parts, ", "));
   out += fmt::format("{:<12}{} ({:.1f} s at {} fps)\n", "frames", t.frames, t.fps > 0 ? t.frames / t.fps : 0.0, t.fps);
-  out += fmt::format("{:<12}[N,{}] uint8 RGB; face found in {:.1f}% of frames\n", "faces",
-                     t.face_shape.substr(t.face_shape.find('x') + 1), t.frames ? 100.0 * t.face_frames / t.frames : 0.0);
+  out += fmt::format("{:<12}{} uint8 RGB per frame; face found in {:.1f}% of frames\n", "faces", t.face_shape,
+                     t.frames ? 100.0 * t.face_frames / t.frames : 0.0);
   out += fmt::format("{:<12}{} bins (log-power dB)\n", "spectrogram", t.freq_bins);
   out += fmt::format("{:<12}{}\n", "targets", t.targets);
   out += fmt::format("{:<12}{}\n", "failed", t.failed.size());

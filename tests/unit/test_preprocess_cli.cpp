@@ -124,7 +124,7 @@ TEST(PreprocessCli, InspectSummarisesVerifyCatchesACorruptShardAndARerunRepairsI
   const auto r = run_command(avf_bin + " inspect " + out + " --verify");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "videos      2 (dev 1 videos/50 frames, train 1 videos/50 frames)")) << r.output;
-  EXPECT_TRUE(contains(r.output, "faces       [N,24x24x3] uint8 RGB")) << r.output;
+  EXPECT_TRUE(contains(r.output, "faces       24x24x3 uint8 RGB per frame; face found in ")) << r.output;
   EXPECT_TRUE(contains(r.output, "spectrogram 129 bins")) << r.output;
   EXPECT_TRUE(contains(r.output, "targets     arousal, valence")) << r.output;
   EXPECT_TRUE(contains(r.output, "labels      valence: 0 of 100 frames missing (NaN)")) << r.output;
