@@ -113,8 +113,9 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
       FaceTracker tracker(p.box_smoothing, p.max_gap);
       const cv::Mat black(p.face_size, p.face_size, CV_8UC3, cv::Scalar::all(0));
       cv::Mat frame;
+      std::optional<cv::Rect2f> detected;
       while (video.next(frame)) {
-        const auto detected = largest_face(detector.detect(frame));
+        detected = largest_face(detector.detect(frame, detected));
         const auto box = tracker.update(detected);
         keep(box ? crop_face(frame, *box, p.face_margin, p.face_size) : black, box, detected.has_value());
       }
