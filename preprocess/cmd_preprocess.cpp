@@ -342,6 +342,11 @@ int cmd_preprocess(const std::vector<std::string>& args) {
   const uint64_t bytes_per_frame =
       uint64_t(o.params.face_size) * o.params.face_size * 3 + 4 * o.params.freq_bins + 4 * ds.targets.size() + 17;
   const auto plan = pre::plan_shards(frames, bytes_per_frame, o.shard_size, pg.size);
+  // Until the new manifest is written the dataset is incomplete: an interrupted run leaves none.
+  // Every rank reads the old one first, to notice shards changed since it was written.
+  const auto previous = previous_checksums(o.output);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (pg.rank == 0) fs::remove(fs::path(o.output) / shard::kManifestFile);
 
   json mine = {{"shards", json::array()}, {"failed", json::array()}, {"frames", 0}, {"seconds", 0.0}};
   int64_t my_frames = 0;
@@ -354,7 +359,6 @@ int cmd_preprocess(const std::vector<std::string>& args) {
     auto detector = pre::make_face_detector(o.params.face_detector, o.params.detect_width, o.params.min_face);
     Progress progress(fmt::format("preprocess (rank 0 of {})", pg.size), my_frames, "frames", o.progress);
     RankWork work{progress, my_videos};
-    const auto previous = previous_checksums(o.output);
     for (const auto& s : plan) {
       if (s.rank != pg.rank) continue;
       json entry = run_shard(s, ds, o, *detector, previous, work, mine["failed"]);

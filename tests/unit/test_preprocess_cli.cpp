@@ -77,21 +77,30 @@ TEST(PreprocessCli, KilledRunResumesToIdenticalShards) {
   const std::string cmd = avf_bin + " preprocess --input " + c + " --face-size 32 --shard-size 100KiB --progress off --output ";
   ASSERT_EQ(run_command(cmd + base + "/clean").exit_code, 0);
 
+  // A fresh run killed while it writes the second shard: no manifest, the first shard complete.
   const std::string out = base + "/killed";
-  const auto k = run_command("mkdir -p " + out + "; " + cmd + out + " > " + base + "/killed.log 2>&1 & pid=$!; " +
-                             "while ! ls " + out + "/shard-*.h5 >/dev/null 2>&1; do sleep 0.02; done; kill -9 $pid; " +
-                             "wait $pid; echo status=$?");
+  const std::string kill_at_second_shard = " > " + base + "/killed.log 2>&1 & pid=$!; while [ ! -e " + out +
+                                           "/shard-00001.h5.partial ]; do sleep 0.02; done; kill -9 $pid; wait $pid; echo status=$?";
+  const auto k = run_command("mkdir -p " + out + "; " + cmd + out + kill_at_second_shard);
   EXPECT_TRUE(contains(k.output, "status=137")) << k.output;
   EXPECT_FALSE(fs::exists(out + "/manifest.json"));  // nothing claims to be complete
-  const auto after_kill = shard_hashes(out);
-  EXPECT_LT(after_kill.size(), 4u);
+  EXPECT_TRUE(fs::exists(out + "/shard-00000.h5"));
+  EXPECT_FALSE(fs::exists(out + "/shard-00001.h5"));
 
   const auto r = run_command(cmd + out);
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_TRUE(contains(r.output, "unchanged, skipped")) << r.output;
+  EXPECT_TRUE(contains(r.output, "shard-00000.h5: inputs and parameters unchanged, skipped")) << r.output;
   const auto resumed = shard_hashes(out), clean = shard_hashes(base + "/clean");
   EXPECT_EQ(resumed.size(), 4u);  // 3 shards + manifest, no .partial left
   EXPECT_EQ(resumed, clean);
+
+  // Killing a run over a complete dataset removes its manifest too: the dataset is being rewritten.
+  const auto k2 = run_command(cmd + out + " --force" + kill_at_second_shard);
+  EXPECT_TRUE(contains(k2.output, "status=137")) << k2.output;
+  EXPECT_FALSE(fs::exists(out + "/manifest.json"));
+  ASSERT_EQ(run_command(cmd + out).exit_code, 0);
+  EXPECT_EQ(shard_hashes(out), clean);
+
   // --force redoes every shard and still produces the same bytes.
   const auto f = run_command(cmd + out + " --force");
   EXPECT_FALSE(contains(f.output, "skipped,")) << f.output;
