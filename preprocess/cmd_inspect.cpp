@@ -30,9 +30,9 @@ std::string human_bytes(double b) {
   return fmt::format(u == 0 ? "{:.0f} {}" : "{:.1f} {}", b, units[u]);
 }
 
-std::vector<float> read_floats(hid_t dataset, size_t n) {
+std::vector<float> read_floats(hid_t dataset, size_t n, const std::string& where) {
   std::vector<float> v(n);
-  if (n) H5Dread(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+  if (n) h5::check(H5Dread(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), where, "cannot read");
   return v;
 }
 
@@ -75,13 +75,13 @@ std::vector<std::string> verify_video(hid_t file, const std::string& shard, cons
   const auto sshape = expect_rows(spec, shard::kSpectrogram, 2);
   const auto lshape = expect_rows(labels, shard::kLabels, 2);
   if (!problems.empty()) return problems;
-  const auto s = read_floats(spec, sshape[0] * sshape[1]);
+  const auto s = read_floats(spec, sshape[0] * sshape[1], fmt::format("{}: {}/spectrogram", shard, id));
   const auto bad = std::count_if(s.begin(), s.end(), [](float v) { return !std::isfinite(v); });
   if (bad) problems.push_back(fmt::format("{}: {}/spectrogram has {} NaN or infinite values", shard, id, bad));
   const auto names = h5::read_strings_attr(labels, shard::kAttrLabelNames);
   if (names.size() != lshape[1])
     problems.push_back(fmt::format("{}: {}/labels has {} columns but {} names", shard, id, lshape[1], names.size()));
-  const auto l = read_floats(labels, lshape[0] * lshape[1]);
+  const auto l = read_floats(labels, lshape[0] * lshape[1], fmt::format("{}: {}/labels", shard, id));
   for (size_t c = 0; c < names.size() && c < lshape[1]; ++c)
     for (size_t r = 0; r < lshape[0]; ++r) label_nans[names[c]] += std::isnan(l[r * lshape[1] + c]);
   return problems;
