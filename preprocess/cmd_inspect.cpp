@@ -30,9 +30,9 @@ std::string human_bytes(double b) {
   return fmt::format(u == 0 ? "{:.0f} {}" : "{:.1f} {}", b, units[u]);
 }
 
-std::vector<float> read_floats(hid_t dataset, size_t n) {
+std::vector<float> read_floats(hid_t dataset, size_t n, const std::string& where) {
   std::vector<float> v(n);
-  if (n) H5Dread(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
+  if (n) h5::check(H5Dread(dataset, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), where, "cannot read");
   return v;
 }
 
@@ -75,13 +75,13 @@ std::vector<std::string> verify_video(hid_t file, const std::string& shard, cons
   const auto sshape = expect_rows(spec, shard::kSpectrogram, 2);
   const auto lshape = expect_rows(labels, shard::kLabels, 2);
   if (!problems.empty()) return problems;
-  const auto s = read_floats(spec, sshape[0] * sshape[1]);
+  const auto s = read_floats(spec, sshape[0] * sshape[1], fmt::format("{}: {}/spectrogram", shard, id));
   const auto bad = std::count_if(s.begin(), s.end(), [](float v) { return !std::isfinite(v); });
   if (bad) problems.push_back(fmt::format("{}: {}/spectrogram has {} NaN or infinite values", shard, id, bad));
   const auto names = h5::read_strings_attr(labels, shard::kAttrLabelNames);
   if (names.size() != lshape[1])
     problems.push_back(fmt::format("{}: {}/labels has {} columns but {} names", shard, id, lshape[1], names.size()));
-  const auto l = read_floats(labels, lshape[0] * lshape[1]);
+  const auto l = read_floats(labels, lshape[0] * lshape[1], fmt::format("{}: {}/labels", shard, id));
   for (size_t c = 0; c < names.size() && c < lshape[1]; ++c)
     for (size_t r = 0; r < lshape[0]; ++r) label_nans[names[c]] += std::isnan(l[r * lshape[1] + c]);
   return problems;
@@ -95,12 +95,13 @@ int cmd_inspect(const std::vector<std::string>& args) {
   spec.summary = "Summarise a shard or a preprocessed dataset; --verify checks checksums, shapes and values.";
   spec.usage = "avf inspect <shard.h5|dir> [--verify]";
   std::string path;
-  spec.options.add_options()("path", po::value(&path)->value_name("PATH")->required(), "a shard or a dataset folder")(
+  spec.options.add_options()("path", po::value(&path)->value_name("PATH"), "a shard or a dataset folder")(
       "verify", "check sha256 against manifest.json, dataset shapes, NaN and infinite values");
   spec.positional.add("path", 1);
   const auto parsed = parse_args(spec, args);
   if (!parsed) return exit_code::ok;
   const bool verify = parsed->vm.count("verify") > 0;
+  if (path.empty()) throw ConfigError("command line: expected a shard or dataset folder; usage: " + spec.usage);
 
   if (!fs::exists(path)) throw ConfigError(fmt::format("{}: no such file or folder", path));
   const fs::path dir = fs::is_directory(path) ? fs::path(path) : fs::path(path).parent_path();
@@ -155,7 +156,10 @@ int cmd_inspect(const std::vector<std::string>& args) {
       t.fps = h5::read_double_attr(g, shard::kAttrFps);
       h5::Handle faces(H5Dopen2(g, shard::kFaces, H5P_DEFAULT)), spec_d(H5Dopen2(g, shard::kSpectrogram, H5P_DEFAULT)),
           labels(H5Dopen2(g, shard::kLabels, H5P_DEFAULT));
-      if (faces.get() >= 0) t.face_shape = fmt::format("{}", fmt::join(h5::dataset_shape(faces), "x"));
+      if (faces.get() >= 0) {
+        const auto shape = h5::dataset_shape(faces);
+        t.face_shape = fmt::format("{}", fmt::join(shape.begin() + 1, shape.end(), "x"));
+      }
       if (spec_d.get() >= 0) t.freq_bins = std::to_string(h5::dataset_shape(spec_d).back());
       if (labels.get() >= 0) t.targets = fmt::format("{}", fmt::join(h5::read_strings_attr(labels, shard::kAttrLabelNames), ", "));
       if (verify) {
@@ -180,8 +184,8 @@ int cmd_inspect(const std::vector<std::string>& args) {
   out += fmt::format("{:<12}{} ({})\n", "shards", shards.size(), human_bytes(t.bytes));
   out += fmt::format("{:<12}{} ({})\n", "videos", t.videos, fmt::join(parts, ", "));
   out += fmt::format("{:<12}{} ({:.1f} s at {} fps)\n", "frames", t.frames, t.fps > 0 ? t.frames / t.fps : 0.0, t.fps);
-  out += fmt::format("{:<12}[N,{}] uint8 RGB; face found in {:.1f}% of frames\n", "faces",
-                     t.face_shape.substr(t.face_shape.find('x') + 1), t.frames ? 100.0 * t.face_frames / t.frames : 0.0);
+  out += fmt::format("{:<12}{} uint8 RGB per frame; face found in {:.1f}% of frames\n", "faces", t.face_shape,
+                     t.frames ? 100.0 * t.face_frames / t.frames : 0.0);
   out += fmt::format("{:<12}{} bins (log-power dB)\n", "spectrogram", t.freq_bins);
   out += fmt::format("{:<12}{}\n", "targets", t.targets);
   out += fmt::format("{:<12}{}\n", "failed", t.failed.size());

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/core/utility.hpp>
 #include <set>
@@ -38,6 +39,9 @@ struct Options {
   bool force = false, allow_failures = false;
 };
 
+// "0.2" rather than the 17 digits Boost would show for a double default.
+std::string shortest(double v) { return fmt::format("{}", v); }
+
 CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& compression, Options& o) {
   CommandSpec spec;
   spec.name = "preprocess";
@@ -46,9 +50,9 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
                "       mpirun -np N avf preprocess ...   (ranks split the videos)";
   spec.options.add_options()
       ("layout", po::value(&p.layout)->value_name("L")->default_value(p.layout), "input layout: avec2016 | manifest | faces")
-      ("input", po::value(&o.input)->value_name("DIR")->required(), "input folder (manifest layout: the CSV or its folder)")
-      ("output", po::value(&o.output)->value_name("DIR")->required(), "output folder for shard-*.h5 and manifest.json")
-      ("fps", po::value(&p.fps)->value_name("F")->default_value(p.fps), "frame rate of the output (the label grid)")
+      ("input", po::value(&o.input)->value_name("DIR"), "input folder (manifest layout: the CSV or its folder)")
+      ("output", po::value(&o.output)->value_name("DIR"), "output folder for shard-*.h5 and manifest.json")
+      ("fps", po::value(&p.fps)->value_name("F")->default_value(p.fps, shortest(p.fps)), "frame rate of the output (the label grid)")
       ("face-size", po::value(&p.face_size)->value_name("PX")->default_value(p.face_size), "side of the square face crops")
       ("freq-bins", po::value(&p.freq_bins)->value_name("K")->default_value(p.freq_bins),
        "spectrogram bins kept: 0..K-1 of the 1024-point DFT at 16 kHz (129 = 0..2000 Hz)")
@@ -58,11 +62,11 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
        "haar | lbp (opencv-data cascades) | FILE.xml (a cascade) | FILE.onnx (YuNet model for cv::FaceDetectorYN)")
       ("detect-width", po::value(&p.detect_width)->value_name("PX")->default_value(p.detect_width),
        "scale wider frames down to this width for detection (0 = full size)")
-      ("min-face", po::value(&p.min_face)->value_name("F")->default_value(p.min_face),
+      ("min-face", po::value(&p.min_face)->value_name("F")->default_value(p.min_face, shortest(p.min_face)),
        "smallest face a cascade searches, as a fraction of the frame's shorter side")
-      ("face-margin", po::value(&p.face_margin)->value_name("M")->default_value(p.face_margin), "crop margin around the box, per side, as a fraction of its side")
-      ("box-smoothing", po::value(&p.box_smoothing)->value_name("A")->default_value(p.box_smoothing), "weight of the previous box (0 = none, <1)")
-      ("length-tolerance", po::value(&p.length_tolerance)->value_name("S")->default_value(p.length_tolerance),
+      ("face-margin", po::value(&p.face_margin)->value_name("M")->default_value(p.face_margin, shortest(p.face_margin)), "crop margin around the box, per side, as a fraction of its side")
+      ("box-smoothing", po::value(&p.box_smoothing)->value_name("A")->default_value(p.box_smoothing, shortest(p.box_smoothing)), "weight of the previous box (0 = none, <1)")
+      ("length-tolerance", po::value(&p.length_tolerance)->value_name("S")->default_value(p.length_tolerance, shortest(p.length_tolerance)),
        "seconds by which audio and labels may differ from the video")
       ("time-column", po::value(&p.time_column)->value_name("NAME")->default_value(p.time_column), "time column of label CSV files")
       ("force", po::bool_switch(&o.force), "redo every shard, even unchanged ones")
@@ -74,6 +78,9 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
 void validate(const Options& o) {
   const auto& p = o.params;
   auto bad = [](const std::string& what) { return ConfigError("command line: " + what); };
+  // Checked here rather than with po::required(), which would also refuse --help.
+  if (o.input.empty()) throw bad("--input DIR is required");
+  if (o.output.empty()) throw bad("--output DIR is required");
   if (p.layout != "avec2016" && p.layout != "manifest" && p.layout != "faces")
     throw bad(fmt::format("--layout '{}': expected avec2016, manifest or faces", p.layout));
   if (!(p.fps > 0 && p.fps <= 1000)) throw bad(fmt::format("--fps {}: expected a positive frame rate", p.fps));
@@ -129,9 +136,31 @@ json video_json(const pre::ShardVideo& v) {
   return {{"id", v.id}, {"partition", v.partition}, {"n_frames", v.n_frames}, {"face_frames", v.face_frames}};
 }
 
+// Size and checksum of a finished shard, as the manifest records them.
+void describe_file(json& entry, const std::string& path, bool skipped, const std::string& sha256) {
+  entry["skipped"] = skipped;
+  entry["bytes"] = fs::file_size(path);
+  entry["sha256"] = sha256;
+}
+
+// sha256 per shard file in an earlier manifest.json of the output folder (empty when none).
+std::map<std::string, std::string> previous_checksums(const std::string& output) {
+  std::map<std::string, std::string> out;
+  std::ifstream in(fs::path(output) / shard::kManifestFile);
+  if (!in) return out;
+  try {
+    const json manifest = json::parse(in);
+    for (const auto& s : manifest.at("shards")) out[s.at("file")] = s.at("sha256");
+  } catch (const json::exception&) {  // unreadable: nothing to compare with, shards are checked by their attributes
+  }
+  return out;
+}
+
 // Writes or skips one shard; returns its manifest entry (null when no video of it succeeded).
+// A shard is skipped when its recorded inputs hash matches and, if an earlier manifest lists it,
+// its bytes still match that manifest's sha256.
 json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Options& o, pre::FaceDetector& detector,
-               RankWork& work, json& failed) {
+               const std::map<std::string, std::string>& previous, RankWork& work, json& failed) {
   const std::string name = shard::shard_file_name(shard.index);
   const std::string path = (fs::path(o.output) / name).string();
   const std::string params_json = o.params.to_json();
@@ -142,16 +171,21 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
     try {
       const pre::ShardInfo info = pre::read_shard_info(path);
       if (info.inputs_sha256 == hashes.inputs) {
-        log::info("{}: inputs and parameters unchanged, skipped", name);
-        for (const auto& v : info.videos) {
-          entry["videos"].push_back(video_json(v));
-          work.progress.advance(v.n_frames, fmt::format("video {}/{} {} (unchanged)", ++work.videos_done, work.videos_total, v.id));
+        const std::string sha256 = pre::sha256_file(path);
+        const auto recorded = previous.find(name);
+        if (recorded != previous.end() && recorded->second != sha256) {
+          log::warn("{}: changed since manifest.json was written, rewriting it", name);
+        } else {
+          log::info("{}: inputs and parameters unchanged, skipped", name);
+          for (const auto& v : info.videos) {
+            entry["videos"].push_back(video_json(v));
+            work.progress.advance(v.n_frames,
+                                  fmt::format("video {}/{} {} (unchanged)", ++work.videos_done, work.videos_total, v.id));
+          }
+          for (const auto& f : json::parse(info.failed)) failed.push_back(f);
+          describe_file(entry, path, true, sha256);
+          return entry;
         }
-        for (const auto& f : json::parse(info.failed)) failed.push_back(f);
-        entry["skipped"] = true;
-        entry["bytes"] = fs::file_size(path);
-        entry["sha256"] = pre::sha256_file(path);
-        return entry;
       }
     } catch (const std::exception& e) {
       log::warn("{}: rewriting it: {}", name, e.what());
@@ -181,9 +215,7 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
     return nullptr;
   }
   writer.commit(shard_failed.dump());
-  entry["skipped"] = false;
-  entry["bytes"] = fs::file_size(path);
-  entry["sha256"] = pre::sha256_file(path);
+  describe_file(entry, path, false, pre::sha256_file(path));
   return entry;
 }
 
@@ -310,6 +342,11 @@ int cmd_preprocess(const std::vector<std::string>& args) {
   const uint64_t bytes_per_frame =
       uint64_t(o.params.face_size) * o.params.face_size * 3 + 4 * o.params.freq_bins + 4 * ds.targets.size() + 17;
   const auto plan = pre::plan_shards(frames, bytes_per_frame, o.shard_size, pg.size);
+  // Until the new manifest is written the dataset is incomplete: an interrupted run leaves none.
+  // Every rank reads the old one first, to notice shards changed since it was written.
+  const auto previous = previous_checksums(o.output);
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (pg.rank == 0) fs::remove(fs::path(o.output) / shard::kManifestFile);
 
   json mine = {{"shards", json::array()}, {"failed", json::array()}, {"frames", 0}, {"seconds", 0.0}};
   int64_t my_frames = 0;
@@ -324,7 +361,7 @@ int cmd_preprocess(const std::vector<std::string>& args) {
     RankWork work{progress, my_videos};
     for (const auto& s : plan) {
       if (s.rank != pg.rank) continue;
-      json entry = run_shard(s, ds, o, *detector, work, mine["failed"]);
+      json entry = run_shard(s, ds, o, *detector, previous, work, mine["failed"]);
       if (!entry.is_null()) mine["shards"].push_back(entry);
     }
     progress.finish();

@@ -22,17 +22,20 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 class ScaledDetector : public FaceDetector {
  public:
   explicit ScaledDetector(int detect_width) : detect_width_(detect_width) {}
-  std::vector<cv::Rect2f> detect(const cv::Mat& bgr) override {
-    const double scale = detect_width_ > 0 && bgr.cols > detect_width_ ? double(detect_width_) / bgr.cols : 1.0;
+  using FaceDetector::detect;
+  std::vector<cv::Rect2f> detect(const cv::Mat& bgr, const std::optional<cv::Rect2f>& near) override {
+    const float scale = detect_width_ > 0 && bgr.cols > detect_width_ ? float(detect_width_) / bgr.cols : 1.0f;
     cv::Mat small = bgr;
-    if (scale != 1.0) cv::resize(bgr, small, cv::Size(), scale, scale, cv::INTER_AREA);
-    std::vector<cv::Rect2f> faces = detect_scaled(small);
+    if (scale != 1.0f) cv::resize(bgr, small, cv::Size(), scale, scale, cv::INTER_AREA);
+    std::optional<cv::Rect2f> near_small;
+    if (near) near_small = cv::Rect2f(near->x * scale, near->y * scale, near->width * scale, near->height * scale);
+    std::vector<cv::Rect2f> faces = detect_scaled(small, near_small);
     for (auto& f : faces) f = cv::Rect2f(f.x / scale, f.y / scale, f.width / scale, f.height / scale);
     return faces;
   }
 
  protected:
-  virtual std::vector<cv::Rect2f> detect_scaled(const cv::Mat& bgr) = 0;
+  virtual std::vector<cv::Rect2f> detect_scaled(const cv::Mat& bgr, const std::optional<cv::Rect2f>& near) = 0;
 
  private:
   int detect_width_;
@@ -46,12 +49,24 @@ class CascadeDetector : public ScaledDetector {
   }
 
  protected:
-  std::vector<cv::Rect2f> detect_scaled(const cv::Mat& bgr) override {
+  std::vector<cv::Rect2f> detect_scaled(const cv::Mat& bgr, const std::optional<cv::Rect2f>& near) override {
     cv::cvtColor(bgr, gray_, cv::COLOR_BGR2GRAY);
     cv::equalizeHist(gray_, gray_);
     const int min_side = std::max(20, int(std::min(gray_.cols, gray_.rows) * min_face_));
     std::vector<cv::Rect> found;
-    cascade_.detectMultiScale(gray_, found, 1.1, 4, 0, cv::Size(min_side, min_side));
+    if (near) {
+      const float side = std::max(near->width, near->height);
+      const cv::Point2f c(near->x + near->width / 2, near->y + near->height / 2);
+      const cv::Rect roi = cv::Rect(int(std::lround(c.x - 1.5f * side)), int(std::lround(c.y - 1.5f * side)),
+                                    int(std::lround(3 * side)), int(std::lround(3 * side))) &
+                           cv::Rect(0, 0, gray_.cols, gray_.rows);
+      const int lo = std::max(min_side, int(0.7f * side)), hi = int(1.4f * side) + 1;
+      if (roi.width >= lo && roi.height >= lo) {
+        cascade_.detectMultiScale(gray_(roi), found, 1.1, 4, 0, cv::Size(lo, lo), cv::Size(hi, hi));
+        for (auto& f : found) f += roi.tl();
+      }
+    }
+    if (found.empty()) cascade_.detectMultiScale(gray_, found, 1.1, 4, 0, cv::Size(min_side, min_side));
     return {found.begin(), found.end()};
   }
 
@@ -72,7 +87,8 @@ class YuNetDetector : public ScaledDetector {
   }
 
  protected:
-  std::vector<cv::Rect2f> detect_scaled(const cv::Mat& bgr) override {
+  // The network sees the whole frame at once; a hint would not make it cheaper.
+  std::vector<cv::Rect2f> detect_scaled(const cv::Mat& bgr, const std::optional<cv::Rect2f>&) override {
     net_->setInputSize(bgr.size());
     cv::Mat rows;
     net_->detect(bgr, rows);

@@ -13,8 +13,11 @@ namespace avf::pre {
 class FaceDetector {
  public:
   virtual ~FaceDetector() = default;
-  // Faces in a BGR frame, in frame pixels.
-  virtual std::vector<cv::Rect2f> detect(const cv::Mat& bgr) = 0;
+  // Faces in a BGR frame, in frame pixels. `near`: the face found in the previous frame; a cascade
+  // searches around it first (3x its side, 0.7x to 1.4x its size), several times cheaper than the
+  // whole frame, and searches the whole frame only when nothing is found there.
+  virtual std::vector<cv::Rect2f> detect(const cv::Mat& bgr, const std::optional<cv::Rect2f>& near) = 0;
+  std::vector<cv::Rect2f> detect(const cv::Mat& bgr) { return detect(bgr, std::nullopt); }
 };
 
 // spec: "haar" | "lbp" (opencv-data's frontal-face cascades), a cascade .xml file or an .onnx

@@ -9,17 +9,14 @@
 #include <stdexcept>
 
 #include "preprocess/labels.h"
+#include "preprocess/text.h"
 
 namespace fs = std::filesystem;
 
 namespace avf::pre {
 namespace {
 
-std::string lower_ext(const fs::path& p) {
-  std::string e = p.extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return std::tolower(c); });
-  return e;
-}
+std::string lower_ext(const fs::path& p) { return lower(p.extension().string()); }
 
 std::string partition_of(const std::string& id) {
   const size_t us = id.find('_');
@@ -91,12 +88,9 @@ Dataset discover_manifest(const fs::path& input, const std::string& time_column)
   std::set<std::string> ids;
   while (std::getline(in, line)) {
     ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+    line = trim(line);
     if (line.empty()) continue;
-    std::vector<std::string> f;
-    size_t start = 0;
-    for (size_t end; (end = line.find(',', start)) != std::string::npos; start = end + 1) f.push_back(line.substr(start, end - start));
-    f.push_back(line.substr(start));
+    const std::vector<std::string> f = split(line, ',');
     if (line_no == 1) {
       if (line != "id,video,audio,labels,partition")
         throw std::runtime_error(fmt::format("{}:1: header '{}'; expected id,video,audio,labels,partition", csv.string(), line));

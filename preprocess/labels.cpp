@@ -8,32 +8,12 @@
 #include <fstream>
 #include <limits>
 
+#include "preprocess/text.h"
+
 namespace avf::pre {
 namespace {
 
 constexpr float kMissing = std::numeric_limits<float>::quiet_NaN();
-
-std::string trim(const std::string& s) {
-  const size_t b = s.find_first_not_of(" \t\r\n");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r\n") - b + 1);
-}
-
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::vector<std::string> split(const std::string& line, char sep) {
-  std::vector<std::string> fields;
-  size_t start = 0;
-  while (true) {
-    const size_t end = line.find(sep, start);
-    fields.push_back(trim(line.substr(start, end - start)));
-    if (end == std::string::npos) return fields;
-    start = end + 1;
-  }
-}
 
 bool parse_number(const std::string& text, double& value) {
   if (text.empty()) return false;

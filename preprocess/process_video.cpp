@@ -91,6 +91,10 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
   const VideoLabels labels = load_labels(v, dataset.targets, p, dataset.label_format);
   const Audio audio = decode_audio(v.audio.empty() ? v.video : v.audio);
 
+  // What the frames come from, for messages and the `source` attribute.
+  const std::string source = !v.video.empty()          ? v.video
+                             : v.face_images.empty()   ? v.id + " (no face images)"
+                                                       : std::filesystem::path(v.face_images[0]).parent_path().string();
   VideoSummary summary{v.id, v.partition, 0, 0};
   std::vector<uint8_t> found;
   std::vector<float> boxes;
@@ -109,8 +113,9 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
       FaceTracker tracker(p.box_smoothing, p.max_gap);
       const cv::Mat black(p.face_size, p.face_size, CV_8UC3, cv::Scalar::all(0));
       cv::Mat frame;
+      std::optional<cv::Rect2f> detected;
       while (video.next(frame)) {
-        const auto detected = largest_face(detector.detect(frame));
+        detected = largest_face(detector.detect(frame, detected));
         const auto box = tracker.update(detected);
         keep(box ? crop_face(frame, *box, p.face_margin, p.face_size) : black, box, detected.has_value());
       }
@@ -126,7 +131,7 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
       }
     }
     const int64_t n = summary.n_frames = static_cast<int64_t>(found.size());
-    if (n == 0) throw std::runtime_error(fmt::format("{}: no frames", v.video.empty() ? v.id : v.video));
+    if (n == 0) throw std::runtime_error(fmt::format("{}: no frames", source));
     if (summary.face_frames == 0)
       throw std::runtime_error(fmt::format("{}: no face found in any of its {} frames (detector {})", v.video, n,
                                            p.face_detector));
@@ -144,7 +149,7 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
     attrs.partition = v.partition;
     attrs.fps = p.fps;
     attrs.sample_rate = audio.sample_rate;
-    attrs.source = v.video.empty() ? std::filesystem::path(v.face_images.front()).parent_path().string() : v.video;
+    attrs.source = source;
     attrs.source_sha256 = source_sha256;
     writer.end_video(attrs, found, boxes, spec, p.freq_bins, label_rows, dataset.targets);
   } catch (...) {

@@ -1,7 +1,6 @@
 // SHA-256 (OpenSSL) of files and strings, as lowercase hex.
 #pragma once
 #include <string>
-#include <vector>
 
 namespace avf::pre {
 

@@ -44,6 +44,19 @@ TEST_P(FaceDetectors, FindTheFaceWherePasted) {
 
 INSTANTIATE_TEST_SUITE_P(HaarAndLbp, FaceDetectors, ::testing::Values("haar", "lbp"));
 
+TEST(FaceDetector, AHintFromThePreviousFrameFindsTheSameFaceAndAWrongOneFallsBack) {
+  cv::Mat frame;
+  const cv::Rect2f expected = make_frame(frame, {200, 120}, 0.7);
+  auto detector = make_face_detector("haar", 640, 0.1);
+  const auto moved = cv::Rect2f(expected.x + 8, expected.y - 5, expected.width * 1.1f, expected.height * 1.1f);
+  const auto near = largest_face(detector->detect(frame, moved));
+  ASSERT_TRUE(near.has_value());
+  EXPECT_GT(iou(*near, expected), 0.5);
+  const auto far = largest_face(detector->detect(frame, cv::Rect2f(0, 0, 30, 30)));  // nothing there
+  ASSERT_TRUE(far.has_value());
+  EXPECT_GT(iou(*far, expected), 0.5);
+}
+
 TEST(FaceDetector, ScalesWideFramesDownAndBoxesBackUp) {
   cv::Mat frame;
   const cv::Rect2f expected = make_frame(frame, {100, 40}, 0.8);

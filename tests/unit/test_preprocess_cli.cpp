@@ -2,9 +2,12 @@
 // other videos complete, a run killed with SIGKILL resumes to identical shards, inspect verifies.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 
 #include "corpus.h"
 #include "preprocess/h5.h"
@@ -74,21 +77,30 @@ TEST(PreprocessCli, KilledRunResumesToIdenticalShards) {
   const std::string cmd = avf_bin + " preprocess --input " + c + " --face-size 32 --shard-size 100KiB --progress off --output ";
   ASSERT_EQ(run_command(cmd + base + "/clean").exit_code, 0);
 
+  // A fresh run killed while it writes the second shard: no manifest, the first shard complete.
   const std::string out = base + "/killed";
-  const auto k = run_command("mkdir -p " + out + "; " + cmd + out + " > " + base + "/killed.log 2>&1 & pid=$!; " +
-                             "while ! ls " + out + "/shard-*.h5 >/dev/null 2>&1; do sleep 0.02; done; kill -9 $pid; " +
-                             "wait $pid; echo status=$?");
+  const std::string kill_at_second_shard = " > " + base + "/killed.log 2>&1 & pid=$!; while [ ! -e " + out +
+                                           "/shard-00001.h5.partial ]; do sleep 0.02; done; kill -9 $pid; wait $pid; echo status=$?";
+  const auto k = run_command("mkdir -p " + out + "; " + cmd + out + kill_at_second_shard);
   EXPECT_TRUE(contains(k.output, "status=137")) << k.output;
   EXPECT_FALSE(fs::exists(out + "/manifest.json"));  // nothing claims to be complete
-  const auto after_kill = shard_hashes(out);
-  EXPECT_LT(after_kill.size(), 4u);
+  EXPECT_TRUE(fs::exists(out + "/shard-00000.h5"));
+  EXPECT_FALSE(fs::exists(out + "/shard-00001.h5"));
 
   const auto r = run_command(cmd + out);
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_TRUE(contains(r.output, "unchanged, skipped")) << r.output;
+  EXPECT_TRUE(contains(r.output, "shard-00000.h5: inputs and parameters unchanged, skipped")) << r.output;
   const auto resumed = shard_hashes(out), clean = shard_hashes(base + "/clean");
   EXPECT_EQ(resumed.size(), 4u);  // 3 shards + manifest, no .partial left
   EXPECT_EQ(resumed, clean);
+
+  // Killing a run over a complete dataset removes its manifest too: the dataset is being rewritten.
+  const auto k2 = run_command(cmd + out + " --force" + kill_at_second_shard);
+  EXPECT_TRUE(contains(k2.output, "status=137")) << k2.output;
+  EXPECT_FALSE(fs::exists(out + "/manifest.json"));
+  ASSERT_EQ(run_command(cmd + out).exit_code, 0);
+  EXPECT_EQ(shard_hashes(out), clean);
+
   // --force redoes every shard and still produces the same bytes.
   const auto f = run_command(cmd + out + " --force");
   EXPECT_FALSE(contains(f.output, "skipped,")) << f.output;
@@ -115,14 +127,15 @@ TEST(PreprocessCli, ChangedParametersRedoShardsAndStaleShardsAreRemoved) {
   EXPECT_TRUE(contains(h5ls.output, "deflate")) << h5ls.output;
 }
 
-TEST(PreprocessCli, InspectSummarisesAndVerifyCatchesACorruptShard) {
+TEST(PreprocessCli, InspectSummarisesVerifyCatchesACorruptShardAndARerunRepairsIt) {
   const std::string c = make_test_corpus("avf-inspect", 2, 2);
   const std::string out = fs::path(c).parent_path().string() + "/shards";
-  ASSERT_EQ(run_command(avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 24 --progress off").exit_code, 0);
+  const std::string preprocess = avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 24 --progress off";
+  ASSERT_EQ(run_command(preprocess).exit_code, 0);
   const auto r = run_command(avf_bin + " inspect " + out + " --verify");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "videos      2 (dev 1 videos/50 frames, train 1 videos/50 frames)")) << r.output;
-  EXPECT_TRUE(contains(r.output, "faces       [N,24x24x3] uint8 RGB")) << r.output;
+  EXPECT_TRUE(contains(r.output, "faces       24x24x3 uint8 RGB per frame; face found in ")) << r.output;
   EXPECT_TRUE(contains(r.output, "spectrogram 129 bins")) << r.output;
   EXPECT_TRUE(contains(r.output, "targets     arousal, valence")) << r.output;
   EXPECT_TRUE(contains(r.output, "labels      valence: 0 of 100 frames missing (NaN)")) << r.output;
@@ -134,9 +147,21 @@ TEST(PreprocessCli, InspectSummarisesAndVerifyCatchesACorruptShard) {
   EXPECT_EQ(bad.exit_code, 1) << bad.output;
   EXPECT_TRUE(contains(bad.output, "problem     shard-00000.h5: sha256 ")) << bad.output;
   EXPECT_TRUE(contains(bad.output, "differs from the manifest's")) << bad.output;
+  // Its inputs did not change, but its bytes no longer match the manifest: a re-run rewrites it.
+  const auto fix = run_command(preprocess);
+  EXPECT_TRUE(contains(fix.output, "shard-00000.h5: changed since manifest.json was written, rewriting it")) << fix.output;
+  EXPECT_EQ(run_command(avf_bin + " inspect " + out + " --verify").exit_code, 0);
 }
 
-TEST(PreprocessCli, UsageErrorsNameTheOption) {
+TEST(PreprocessCli, HelpAndUsageErrorsNameTheOption) {
+  const auto h = run_command(avf_bin + " preprocess --help");
+  EXPECT_EQ(h.exit_code, 0) << h.output;
+  EXPECT_TRUE(contains(h.output, "usage: avf preprocess --layout avec2016|manifest|faces")) << h.output;
+  EXPECT_TRUE(contains(h.output, "--freq-bins")) << h.output;
+  EXPECT_EQ(run_command(avf_bin + " inspect --help").exit_code, 0);
+  EXPECT_EQ(run_command(avf_bin + " preprocess --output /tmp/x").output,
+            "avf preprocess: error: command line: --input DIR is required\n");
+  EXPECT_EQ(run_command(avf_bin + " inspect").exit_code, 2);
   const auto r = run_command(avf_bin + " preprocess --input /x --output /y --compression zip");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.output, "avf preprocess: error: command line: --compression 'zip': expected none, gzip or gzip:1..9\n");
@@ -213,4 +238,114 @@ TEST(PreprocessCli, ManifestAndFacesLayoutsGiveTheSameLabelsAsAvec) {
   EXPECT_GT(*std::max_element(spec.begin(), spec.end()), -40.0f);
   // The faces layout keeps every image as a found face.
   EXPECT_EQ(read_json(base + "/o-faces/manifest.json")["videos"][0]["face_frames"], 50);
+
+  // avec2016 without a target's ARFF (like the unreleased test labels): that column is NaN.
+  fs::remove(gs + "valence/train_1.arff");
+  ASSERT_EQ(run_command(avf_bin + " preprocess --input " + c + common + base + "/o-nolabels").exit_code, 0);
+  const auto partial = read_video_floats(base + "/o-nolabels", "train_1", "labels");
+  ASSERT_EQ(partial.size(), 100u);
+  for (size_t i = 0; i < 50; ++i) {
+    EXPECT_FLOAT_EQ(partial[2 * i], avec[2 * i]);
+    EXPECT_TRUE(std::isnan(partial[2 * i + 1]));
+  }
+  const auto inspect = run_command(avf_bin + " inspect " + base + "/o-nolabels --verify");
+  EXPECT_TRUE(contains(inspect.output, "labels      valence: 50 of 50 frames missing (NaN)")) << inspect.output;
+}
+
+namespace {
+
+double pearson(const std::vector<double>& x, const std::vector<double>& y) {
+  const double n = double(x.size());
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < x.size(); ++i) mx += x[i] / n, my += y[i] / n;
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < x.size(); ++i) sxy += (x[i] - mx) * (y[i] - my), sxx += (x[i] - mx) * (x[i] - mx), syy += (y[i] - my) * (y[i] - my);
+  return sxy / std::sqrt(sxx * syy);
+}
+
+}  // namespace
+
+TEST(MakeCorpus, IsDeterministicBySeed) {
+  const std::string a = make_test_corpus("avf-corpus-a", 1, 2), b = make_test_corpus("avf-corpus-b", 1, 2);
+  const std::string other = make_test_corpus("avf-corpus-c", 1, 2, "--seed 8");
+  for (const char* f : {"/recordings_video/train_1.mp4", "/recordings_audio/train_1.wav", "/ratings_gold_standard/valence/train_1.arff",
+                        "/ratings_gold_standard/arousal/train_1.arff"}) {
+    EXPECT_EQ(avf::pre::sha256_file(a + f), avf::pre::sha256_file(b + f)) << f;
+    EXPECT_NE(avf::pre::sha256_file(a + f), avf::pre::sha256_file(other + f)) << f;
+  }
+}
+
+// The labels are functions of what was rendered: valence shows in the face, arousal in the voice's
+// loudness, hidden stretches show no face and visible faces are found where they were drawn.
+TEST(MakeCorpus, ValenceIsVisibleArousalAudibleAndFacesAreFoundWhereDrawn) {
+  const std::string c = make_test_corpus("avf-semantics", 2, 20);
+  const std::string out = fs::path(c).parent_path().string() + "/shards";
+  const auto r = run_command(avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 32 --progress off");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const json m = read_json(out + "/manifest.json");
+  for (const auto& v : m["videos"]) {
+    const std::string id = v["id"];
+    SCOPED_TRACE(id);
+    avf::h5::Handle file = avf::h5::open_read_only(out + "/" + v["shard"].get<std::string>());
+    auto read_u8 = [&](const char* name) {
+      avf::h5::Handle d(H5Dopen2(file, (id + "/" + name).c_str(), H5P_DEFAULT));
+      size_t n = 1;
+      for (auto s : avf::h5::dataset_shape(d)) n *= s;
+      std::vector<uint8_t> out(n);
+      H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
+      return out;
+    };
+    const auto faces = read_u8("faces"), found = read_u8("face_found");
+    const auto labels = read_video_floats(out, id, "labels"), spec = read_video_floats(out, id, "spectrogram");
+    const size_t n = found.size();
+    ASSERT_EQ(n, 500u);
+    // Valence against the mean brightness of the central half of each crop, over frames with a face.
+    std::vector<double> brightness, valence;
+    for (size_t i = 0; i < n; ++i) {
+      if (!found[i]) continue;
+      double sum = 0;
+      for (int y = 8; y < 24; ++y)
+        for (int x = 8; x < 24; ++x)
+          for (int ch = 0; ch < 3; ++ch) sum += faces[((i * 32 + y) * 32 + x) * 3 + ch];
+      brightness.push_back(sum);
+      valence.push_back(labels[i * 2 + 1]);
+    }
+    EXPECT_GT(pearson(brightness, valence), 0.8);
+    // Arousal is constant per speech segment: the segment's mean power rises with it.
+    std::vector<double> power_db, arousal;
+    for (size_t start = 0, end; start < n; start = end) {
+      for (end = start; end < n && labels[end * 2] == labels[start * 2]; ++end) {
+      }
+      double power = 0;
+      for (size_t i = start * 129; i < end * 129; ++i) power += std::pow(10.0, spec[i] / 10.0);
+      power_db.push_back(10 * std::log10(power / ((end - start) * 129)));
+      arousal.push_back(labels[start * 2]);
+    }
+    ASSERT_GE(arousal.size(), 4u);
+    EXPECT_GT(pearson(power_db, arousal), 0.8);
+    // make-corpus records where it drew the face and when it hid it (occluded or off-frame).
+    std::ifstream rendered(c + "/rendered/" + id + ".csv");
+    std::string line;
+    std::getline(rendered, line);
+    const auto box = read_video_floats(out, id, "face_box");
+    int hidden = 0, hidden_found = 0, visible = 0, visible_found = 0, boxes_on_face = 0;
+    for (size_t i = 0; i < n && std::getline(rendered, line); ++i) {
+      int frame = 0, hide = 0;
+      float x = 0, y = 0, w = 0, h = 0;
+      ASSERT_EQ(std::sscanf(line.c_str(), "%d,%d,%f,%f,%f,%f", &frame, &hide, &x, &y, &w, &h), 6) << line;
+      const bool inside = x >= 0 && y >= 0 && x + w <= 160 && y + h <= 120;
+      if (hide) {
+        ++hidden;
+        hidden_found += found[i];
+      } else if (inside) {
+        ++visible;
+        visible_found += found[i];
+        const cv::Rect2f truth(x, y, w, h), got(box[i * 4], box[i * 4 + 1], box[i * 4 + 2], box[i * 4 + 3]);
+        boxes_on_face += found[i] && (truth & got).area() / (truth | got).area() > 0.4;
+      }
+    }
+    EXPECT_LE(hidden_found, hidden / 50) << hidden_found << " of " << hidden << " hidden frames have a face";
+    EXPECT_GE(visible_found, visible * 7 / 10) << visible_found << " of " << visible << " visible frames have a face";
+    EXPECT_GE(boxes_on_face, visible_found * 9 / 10) << boxes_on_face << " of " << visible_found << " boxes on the face";
+  }
 }
