@@ -175,7 +175,6 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("train.threads", &c.train.threads, "intra-op threads per rank; 0 = the cores the rank is bound to");
   add("train.deterministic", &c.train.deterministic, "deterministic algorithms (bit-exact resume on CPU)");
   add("train.device", &c.train.device, "compute device", {"auto", "cpu", "cuda"});
-  add("train.amp", &c.train.amp, "mixed precision on CUDA");
 
   add("dist.backend", &c.dist.backend, "communicator", {"auto", "mpi", "nccl"});
   add("dist.bucket-mb", &c.dist.bucket_mb, "gradient bucket size in MiB");
@@ -183,7 +182,6 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("dist.bind", &c.dist.bind, "hwloc binding of local ranks", {"core", "none"});
   add("dist.timeout", &c.dist.timeout, "seconds before a stuck collective aborts the job");
   add("dist.debug", &c.dist.debug, "check that all ranks call the same collectives with the same shapes");
-  add("dist.sync-bn", &c.dist.sync_bn, "synchronise BatchNorm statistics across ranks");
 
   add("checkpoint.dir", &c.checkpoint.dir, "checkpoint directory; default <train.out>/checkpoints");
   add("checkpoint.metric", &c.checkpoint.metric, "validation CCC that picks best: mean or a target name");

@@ -61,7 +61,6 @@ struct TrainConfig {
   int threads = 0;               // intra-op threads; 0 = the cores this rank is bound to
   bool deterministic = true;
   std::string device = "auto";   // auto | cpu | cuda
-  bool amp = false;              // mixed precision (CUDA only)
 };
 
 struct DistConfig {
@@ -71,7 +70,6 @@ struct DistConfig {
   std::string bind = "core";     // core | none
   double timeout = 600.0;        // seconds a collective may take before the job aborts
   bool debug = false;            // check every collective matches across ranks
-  bool sync_bn = false;
 };
 
 struct CheckpointConfig {

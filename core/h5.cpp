@@ -7,8 +7,8 @@
 namespace avf::h5 {
 namespace {
 
-// HDF5 prints its own error stack by default; ours name the file instead.
-const bool g_quiet = [] {
+// HDF5 prints its own error stack by default; ours name the file instead. Runs at load time.
+[[maybe_unused]] const bool g_quiet = [] {
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   return true;
 }();
@@ -65,7 +65,6 @@ void check(herr_t status, const std::string& where, const std::string& what) {
 }
 
 Handle open_read_only(const std::string& path) {
-  (void)g_quiet;
   Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
   H5Pset_file_locking(fapl, false, true);
   return check(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl), path, "cannot open as HDF5");

@@ -17,6 +17,7 @@
 #include "core/loader.h"
 #include "core/log.h"
 #include "core/metrics_log.h"
+#include "core/plot.h"
 #include "core/progress.h"
 #include "core/run_context.h"
 #include "core/stage_data.h"
@@ -134,6 +135,8 @@ int run_training(const Config& c) {
             int64_t(c.train.batch_size) * ctx.world.size * c.train.accumulate, ckpt_dir);
 
   auto validate = [&](const Position& at) -> bool {  // returns true when training should stop early
+    // Every rank evaluates (and rank 0 saves) with rank 0's BatchNorm statistics.
+    reducer.sync_buffers();
     auto eval = evaluate(*model, *data, c.data.valid_partition, c.train.batch_size, L, S, *ctx.comm);
     const auto m = to_metrics(eval, data->targets());
     const double value = dist::metric_value(m, c.checkpoint.metric);
@@ -220,6 +223,11 @@ int run_training(const Config& c) {
     if (early.should_stop()) log::info("early stopping: no improvement in {} validations", early.patience);
   }
   log::info("done: best {} = {:.4f} at step {}; checkpoints in {}", c.checkpoint.metric, early.best, early.best_step, ckpt_dir);
+  if (rank0) {
+    const std::string png = (std::filesystem::path(c.train.out) / "training.png").string();
+    if (plot_training_curves(metrics.path(), png, fmt::format("{} stage: {}", c.train.stage, c.train.out)))
+      log::info("training curves: {}", png);
+  }
   return exit_code::ok;
 }
 

@@ -12,8 +12,8 @@
 #include "core/exit_codes.h"
 #include "core/shard_format.h"
 #include "core/subcommand.h"
-#include "preprocess/h5.h"
-#include "preprocess/sha256.h"
+#include "core/h5.h"
+#include "dist/atomic_file.h"
 #include "preprocess/shard_summary.h"
 
 namespace fs = std::filesystem;
@@ -172,7 +172,7 @@ int cmd_inspect(const std::vector<std::string>& args) {
         problems.push_back(fmt::format("{}: no manifest.json to check checksums against", dir.string()));
       } else if (!manifest_sha.count(name)) {
         problems.push_back(fmt::format("{}: not listed in manifest.json", name));
-      } else if (const std::string sha = pre::sha256_file(file.string()); sha != manifest_sha[name]) {
+      } else if (const std::string sha = dist::sha256_file(file.string()); sha != manifest_sha[name]) {
         problems.push_back(fmt::format("{}: sha256 {} differs from the manifest's {}", name, sha, manifest_sha[name]));
       }
     }

@@ -22,7 +22,7 @@
 #include "preprocess/inputs.h"
 #include "preprocess/plan.h"
 #include "preprocess/process_video.h"
-#include "preprocess/sha256.h"
+#include "dist/atomic_file.h"
 #include "preprocess/shard_summary.h"
 
 namespace fs = std::filesystem;
@@ -104,7 +104,7 @@ Hashes hash_inputs(const pre::PlannedShard& shard, const pre::Dataset& ds, const
   std::string text = params_json + "\n";
   // Contents, not paths or times, decide: a moved or touched corpus is still unchanged.
   auto digest = [&](const std::string& file) {
-    const std::string d = fs::exists(file) ? pre::sha256_file(file) : "missing";
+    const std::string d = fs::exists(file) ? dist::sha256_file(file) : "missing";
     text += fs::path(file).filename().string() + " " + d + "\n";
     return d;
   };
@@ -116,12 +116,12 @@ Hashes hash_inputs(const pre::PlannedShard& shard, const pre::Dataset& ds, const
     } else {
       std::string images;
       for (const auto& f : v.face_images) images += digest(f);
-      h.sources.push_back(pre::sha256_text(images));
+      h.sources.push_back(dist::sha256_hex(images));
     }
     if (!v.audio.empty()) digest(v.audio);
     for (const auto& f : v.label_files) digest(f);
   }
-  h.inputs = pre::sha256_text(text);
+  h.inputs = dist::sha256_hex(text);
   return h;
 }
 
@@ -171,7 +171,7 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
     try {
       const pre::ShardInfo info = pre::read_shard_info(path);
       if (info.inputs_sha256 == hashes.inputs) {
-        const std::string sha256 = pre::sha256_file(path);
+        const std::string sha256 = dist::sha256_file(path);
         const auto recorded = previous.find(name);
         if (recorded != previous.end() && recorded->second != sha256) {
           log::warn("{}: changed since manifest.json was written, rewriting it", name);
@@ -215,7 +215,7 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
     return nullptr;
   }
   writer.commit(shard_failed.dump());
-  describe_file(entry, path, false, pre::sha256_file(path));
+  describe_file(entry, path, false, dist::sha256_file(path));
   return entry;
 }
 

@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "core/shard_format.h"
-#include "preprocess/h5.h"
+#include "core/h5.h"
 
 namespace avf::pre {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "preprocess/h5.h"
+#include "core/h5.h"
 
 namespace avf::pre {
 

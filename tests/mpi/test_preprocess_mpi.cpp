@@ -11,9 +11,9 @@
 #include "core/shard_format.h"
 #include "corpus.h"
 #include "preprocess/audio.h"
-#include "preprocess/h5.h"
+#include "core/h5.h"
 #include "preprocess/labels.h"
-#include "preprocess/sha256.h"
+#include "dist/atomic_file.h"
 #include "preprocess/spectrogram.h"
 #include "run_command.h"
 
@@ -57,7 +57,7 @@ TEST(PreprocessMpi, TwoRanksWriteShardsWhoseFramesSpectrogramAndLabelsLineUp) {
   EXPECT_TRUE(m["failed"].empty());
   for (const auto& s : m["shards"]) {
     const std::string path = out + "/" + s["file"].get<std::string>();
-    EXPECT_EQ(pre::sha256_file(path), s["sha256"]) << path;
+    EXPECT_EQ(dist::sha256_file(path), s["sha256"]) << path;
     EXPECT_EQ(fs::file_size(path), s["bytes"].get<uint64_t>());
     EXPECT_EQ(run_command("h5dump -H " + path + " > /dev/null").exit_code, 0) << path;
   }
@@ -71,7 +71,7 @@ TEST(PreprocessMpi, TwoRanksWriteShardsWhoseFramesSpectrogramAndLabelsLineUp) {
     EXPECT_EQ(n, 150);
     EXPECT_EQ(v["n_frames"], n);
     EXPECT_EQ(h5::read_string_attr(g, shard::kAttrPartition), id.substr(0, id.find('_')));
-    EXPECT_EQ(h5::read_string_attr(g, shard::kAttrSourceSha256), pre::sha256_file(c + "/recordings_video/" + id + ".mp4"));
+    EXPECT_EQ(h5::read_string_attr(g, shard::kAttrSourceSha256), dist::sha256_file(c + "/recordings_video/" + id + ".mp4"));
     h5::Handle faces(H5Dopen2(g, shard::kFaces, H5P_DEFAULT));
     EXPECT_EQ(h5::dataset_shape(faces), (std::vector<hsize_t>{hsize_t(n), 32, 32, 3}));
     std::vector<hsize_t> shape;

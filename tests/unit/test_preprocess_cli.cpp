@@ -10,8 +10,8 @@
 #include <opencv2/core.hpp>
 
 #include "corpus.h"
-#include "preprocess/h5.h"
-#include "preprocess/sha256.h"
+#include "core/h5.h"
+#include "dist/atomic_file.h"
 #include "run_command.h"
 
 namespace fs = std::filesystem;
@@ -28,7 +28,7 @@ json read_json(const std::string& path) {
 
 std::map<std::string, std::string> shard_hashes(const std::string& dir) {
   std::map<std::string, std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out[e.path().filename().string()] = avf::pre::sha256_file(e.path().string());
+  for (const auto& e : fs::directory_iterator(dir)) out[e.path().filename().string()] = avf::dist::sha256_file(e.path().string());
   return out;
 }
 
@@ -270,8 +270,8 @@ TEST(MakeCorpus, IsDeterministicBySeed) {
   const std::string other = make_test_corpus("avf-corpus-c", 1, 2, "--seed 8");
   for (const char* f : {"/recordings_video/train_1.mp4", "/recordings_audio/train_1.wav", "/ratings_gold_standard/valence/train_1.arff",
                         "/ratings_gold_standard/arousal/train_1.arff"}) {
-    EXPECT_EQ(avf::pre::sha256_file(a + f), avf::pre::sha256_file(b + f)) << f;
-    EXPECT_NE(avf::pre::sha256_file(a + f), avf::pre::sha256_file(other + f)) << f;
+    EXPECT_EQ(avf::dist::sha256_file(a + f), avf::dist::sha256_file(b + f)) << f;
+    EXPECT_NE(avf::dist::sha256_file(a + f), avf::dist::sha256_file(other + f)) << f;
   }
 }
 
