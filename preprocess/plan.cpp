@@ -15,10 +15,14 @@ std::vector<PlannedShard> plan_shards(const std::vector<int64_t>& frames, uint64
   for (size_t i = 0; i < frames.size(); ++i)
     if (frames[i] >= 0) order.push_back(i);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return frames[a] > frames[b]; });
+  // No shard larger than an even share of the dataset, so every rank has shards to write.
+  uint64_t total = 0;
+  for (size_t i : order) total += uint64_t(frames[i]) * bytes_per_frame;
+  const uint64_t cap = std::min(shard_size, std::max<uint64_t>(1, (total + world_size - 1) / world_size));
   std::vector<PlannedShard> shards;
   for (size_t i : order) {
     const uint64_t bytes = uint64_t(frames[i]) * bytes_per_frame;
-    if (shards.empty() || shards.back().bytes + bytes > shard_size) {
+    if (shards.empty() || shards.back().bytes + bytes > cap) {
       shards.emplace_back();
       shards.back().index = int(shards.size()) - 1;
     }

@@ -15,8 +15,8 @@ struct PlannedShard {
 };
 
 // Videos are taken longest first (ties by index) and packed into shards of whole videos up to
-// shard_size (a longer video gets a shard of its own); shards then go to the least-loaded rank,
-// largest first. frames[i] < 0 marks a video left out (it failed probing).
+// shard_size, or an even share of the dataset per rank if smaller (a longer video gets a shard of
+// its own); shards then go to the least-loaded rank, largest first. frames[i] < 0 marks a video left out (it failed probing).
 std::vector<PlannedShard> plan_shards(const std::vector<int64_t>& frames, uint64_t bytes_per_frame,
                                       uint64_t shard_size, int world_size);
 
