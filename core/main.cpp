@@ -20,6 +20,7 @@ const avf::Subcommand kCommands[] = {
     {"extract", "write per-sub-sequence audio and visual features for the fusion stage", avf::cmd_extract},
     {"evaluate", "CCC table (audio | visual | fusion, raw and post-processed), predictions and plots", avf::cmd_evaluate},
     {"export", "a checkpoint's weights to HDF5 (one dataset per parameter/buffer)", avf::cmd_export},
+    {"bench", "benchmarks with nccl-tests columns (allreduce)", avf::cmd_bench},
 };
 
 void print_help() {

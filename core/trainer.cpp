@@ -175,7 +175,7 @@ int run_training(const Config& c) {
                       c.log.progress, c.log.interval);
     progress.advance(pos.batch / c.train.accumulate);
     const auto epoch_start = std::chrono::steady_clock::now();
-    double loss_sum = 0;
+    double loss_sum = 0, exposed_comm_s = 0;
     int64_t loss_n = 0;
     while (pos.batch < batches_per_epoch && !stop) {
       if (dist::agree_to_stop()) {
@@ -198,6 +198,7 @@ int run_training(const Config& c) {
         auto loss = ccc_loss(model->forward(b), labels) / c.train.accumulate;
         loss.backward();
         reducer.finalize();
+        if (reducer.sync()) exposed_comm_s += reducer.last_step().exposed_comm_s;
         step_loss += loss.item<double>();
       }
       optimizer.step();
@@ -219,7 +220,7 @@ int run_training(const Config& c) {
     metrics.write({{"kind", "train"}, {"epoch", pos.batch == 0 ? pos.epoch - 1 : pos.epoch}, {"step", pos.step},
                    {"loss", loss_n ? loss_sum / loss_n : NAN},
                    {"samples_per_s", seconds > 0 ? loss_n * c.train.accumulate * c.train.batch_size * ctx.world.size / seconds : 0},
-                   {"data_wait_s", loader.wait_seconds()}, {"seconds", seconds}});
+                   {"data_wait_s", loader.wait_seconds()}, {"exposed_comm_s", exposed_comm_s}, {"seconds", seconds}});
     if (early.should_stop()) log::info("early stopping: no improvement in {} validations", early.patience);
   }
   log::info("done: best {} = {:.4f} at step {}; checkpoints in {}", c.checkpoint.metric, early.best, early.best_step, ckpt_dir);

@@ -3,12 +3,26 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
+#include <functional>
+#include <stdexcept>
+
 
 #include "core/exit_codes.h"
 #include "core/log.h"
 #include "dist/process_group.h"
 
 namespace avf::dist {
+
+void verify_same_call(MPI_Comm comm, int rank, const std::string& what, const std::string& signature) {
+  // Every rank contributes h and -h; max(h) == -max(-h) only if all ranks hashed the same call.
+  const int64_t h = static_cast<int64_t>(std::hash<std::string>{}(signature) >> 1);
+  int64_t both[2] = {h, -h};
+  if (MPI_Allreduce(MPI_IN_PLACE, both, 2, MPI_INT64_T, MPI_MAX, comm) != MPI_SUCCESS)
+    throw std::runtime_error(what + ": the dist.debug cross-check failed");
+  if (both[0] != -both[1])
+    throw std::runtime_error(fmt::format("collective mismatch at '{}': rank {} called {}, another rank called "
+                                         "something else (dist.debug)", what, rank, signature));
+}
 
 CollectiveTracker::CollectiveTracker(double timeout_s, std::function<void(const std::string&)> on_timeout)
     : timeout_s_(timeout_s), on_timeout_(std::move(on_timeout)) {

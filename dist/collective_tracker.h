@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <mpi.h>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -39,5 +40,9 @@ class CollectiveTracker {
   bool stop_ = false;
   std::thread thread_;
 };
+
+// dist.debug: every rank describes the collective it is about to call (`signature`); throws naming
+// `what` and this rank's call when the ranks disagree. One small all-reduce on `comm`.
+void verify_same_call(MPI_Comm comm, int rank, const std::string& what, const std::string& signature);
 
 }  // namespace avf::dist

@@ -111,23 +111,13 @@ void MpiCommunicator::worker() {
   }
 }
 
-void MpiCommunicator::verify_same_call(const std::string& what, const std::string& signature) {
-  // Every rank contributes h and -h; max(h) == -max(-h) only if all ranks hashed the same call.
-  const int64_t h = static_cast<int64_t>(std::hash<std::string>{}(signature) >> 1);
-  int64_t both[2] = {h, -h};
-  check(MPI_Allreduce(MPI_IN_PLACE, both, 2, MPI_INT64_T, MPI_MAX, comm_), what + " (debug check)");
-  if (both[0] != -both[1])
-    throw std::runtime_error(fmt::format("collective mismatch at '{}': rank {} called {}, another rank called "
-                                         "something else (dist.debug)", what, rank_, signature));
-}
-
 WorkPtr MpiCommunicator::submit(const std::string& what, const std::string& signature, std::function<void()> body) {
   auto work = std::make_shared<MpiWork>();
   auto task = [this, work, what, signature, body = std::move(body)] {
     const uint64_t seq = tracker_.begin(what);
     std::exception_ptr error;
     try {
-      if (debug_) verify_same_call(fmt::format("{} #{}", what, seq), signature);
+      if (debug_) verify_same_call(comm_, rank_, fmt::format("{} #{}", what, seq), signature);
       body();
     } catch (...) {
       error = std::current_exception();

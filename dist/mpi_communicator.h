@@ -30,7 +30,6 @@ class MpiCommunicator : public Communicator {
  private:
   // Queues `body` for the worker; `signature` describes the call for the debug-mode cross-check.
   WorkPtr submit(const std::string& what, const std::string& signature, std::function<void()> body);
-  void verify_same_call(const std::string& what, const std::string& signature);
   void worker();
 
   MPI_Comm comm_;  // a duplicate of MPI_COMM_WORLD: our traffic never mixes with anyone else's

@@ -97,14 +97,7 @@ NcclCommunicator::~NcclCommunicator() {
 
 template <class Launch>
 WorkPtr NcclCommunicator::enqueue(const std::string& what, const std::string& signature, Launch launch) {
-  if (debug_) {
-    const int64_t h = static_cast<int64_t>(std::hash<std::string>{}(signature) >> 1);
-    int64_t both[2] = {h, -h};
-    MPI_Allreduce(MPI_IN_PLACE, both, 2, MPI_INT64_T, MPI_MAX, mpi_);
-    if (both[0] != -both[1])
-      throw std::runtime_error(fmt::format("collective mismatch at '{}': rank {} called {}, another rank called "
-                                           "something else (dist.debug)", what, rank_, signature));
-  }
+  if (debug_) verify_same_call(mpi_, rank_, what, signature);
   check_cuda(cudaSetDevice(device_), what);
   cudaEvent_t ready, done;
   check_cuda(cudaEventCreateWithFlags(&ready, cudaEventDisableTiming), what);
