@@ -13,18 +13,25 @@ using namespace avf;
 namespace fs = std::filesystem;
 
 TEST(Plan, PacksLongestFirstAndBalancesRanks) {
-  // Video 1 failed probing (-1). 10 bytes per frame, shards up to 1000 bytes.
-  const auto plan = pre::plan_shards({30, -1, 80, 50, 20, 10}, 10, 1000, 2);
+  // Video 1 failed probing (-1). 10 bytes per frame, shards up to 900 bytes.
+  const auto plan = pre::plan_shards({30, -1, 80, 50, 20, 10}, 10, 900, 2);
   ASSERT_EQ(plan.size(), 3u);
   EXPECT_EQ(plan[0].videos, (std::vector<size_t>{2}));     // 800
-  EXPECT_EQ(plan[1].videos, (std::vector<size_t>{3, 0, 4}));  // 500 + 300 + 200
-  EXPECT_EQ(plan[2].videos, (std::vector<size_t>{5}));     // 100
-  EXPECT_EQ(plan[1].bytes, 1000u);
-  EXPECT_EQ(plan[0].rank, 1);  // the largest shard goes to rank 0 first: shard 1 (1000), then shard 0 to rank 1
-  EXPECT_EQ(plan[1].rank, 0);
-  EXPECT_EQ(plan[2].rank, 1);
+  EXPECT_EQ(plan[1].videos, (std::vector<size_t>{3, 0}));  // 500 + 300
+  EXPECT_EQ(plan[2].videos, (std::vector<size_t>{4, 5}));  // 200 + 100
+  EXPECT_EQ(plan[1].bytes, 800u);
+  EXPECT_EQ(plan[0].rank, 0);  // largest first, each to the least loaded rank (ties: lower index)
+  EXPECT_EQ(plan[1].rank, 1);
+  EXPECT_EQ(plan[2].rank, 0);
   const auto one = pre::plan_shards({30, 80}, 10, 1, 1);  // a video larger than the shard size gets its own
   EXPECT_EQ(one.size(), 2u);
+}
+
+TEST(Plan, EveryRankGetsShardsWhenTheDatasetFitsInOne) {
+  const auto plan = pre::plan_shards(std::vector<int64_t>(12, 1500), 3072, 2ull << 30, 2);
+  ASSERT_EQ(plan.size(), 2u);
+  EXPECT_EQ(plan[0].videos.size(), 6u);
+  EXPECT_NE(plan[0].rank, plan[1].rank);
 }
 
 TEST(Plan, ParsesSizes) {
