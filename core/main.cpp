@@ -15,6 +15,8 @@ namespace {
 
 const avf::Subcommand kCommands[] = {
     {"train", "train the visual, audio or fusion network (data-parallel over MPI ranks)", avf::cmd_train},
+    {"sweep", "hyperparameter sweeps: plan, run (local or SLURM job array), status, resume, report", avf::cmd_sweep},
+    {"repro", "run one config with N seeds: mean ± std of each CCC and a bit-identical check", avf::cmd_repro},
 };
 
 void print_help() {

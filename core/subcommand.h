@@ -13,5 +13,7 @@ struct Subcommand {
 
 // Defined by each module's cmd_*.cpp; main.cpp lists them.
 int cmd_train(const std::vector<std::string>& args);
+int cmd_sweep(const std::vector<std::string>& args);   // jobs/cmd_sweep.cpp
+int cmd_repro(const std::vector<std::string>& args);   // jobs/cmd_repro.cpp
 
 }  // namespace avf

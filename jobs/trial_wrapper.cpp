@@ -1,0 +1,190 @@
+// The trial wrapper: the one process per trial that knows the trial's fate. It is exec'd as the
+// batch shell of an array task (so `--signal=B:...` and `scancel --batch` reach it) or started by
+// the local backend, and is the only writer of the trial's status.json.
+#include <signal.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "core/exit_codes.h"
+#include "core/log.h"
+#include "jobs/process.h"
+#include "jobs/runner.h"
+
+namespace fs = std::filesystem;
+
+namespace avf::jobs {
+namespace {
+
+volatile sig_atomic_t g_child = 0;
+volatile sig_atomic_t g_signal = 0;  // the last signal received
+
+void forward(int sig) {
+  g_signal = sig;
+  if (g_child > 0) kill(pid_t(g_child), sig);
+}
+
+int signal_number(const std::string& name) {
+  if (name == "USR1") return SIGUSR1;
+  if (name == "USR2") return SIGUSR2;
+  if (name == "INT") return SIGINT;
+  return SIGTERM;
+}
+
+double now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// The job id squeue reports for this attempt: "<array job>_<task>" for an array task.
+std::string slurm_job_id() {
+  if (!env("SLURM_ARRAY_JOB_ID").empty()) return env("SLURM_ARRAY_JOB_ID") + "_" + env("SLURM_ARRAY_TASK_ID");
+  return env("SLURM_JOB_ID");
+}
+
+// Why the trainer failed: the last line of this attempt's log that mentions an error, else its last
+// line. The log is the trainer's own stderr, so this is its message.
+std::string failure_reason(const std::string& log_path, std::streamoff from) {
+  std::ifstream in(log_path);
+  in.seekg(from);
+  std::string line, last, last_error;
+  while (std::getline(in, line)) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    last = line;
+    std::string lower = line;
+    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
+    if (lower.find("error") != std::string::npos || lower.find("what():") != std::string::npos) last_error = line;
+  }
+  std::string reason = last_error.empty() ? last : last_error;
+  if (reason.size() > 400) reason = reason.substr(0, 400) + "...";
+  return reason;
+}
+
+}  // namespace
+
+int run_trial(const std::string& sweep_dir, const std::string& id, const std::vector<std::string>& launcher, bool slurm) {
+  const SweepPlan plan = load_plan(sweep_dir);
+  const auto me = std::find_if(plan.trials.begin(), plan.trials.end(), [&](const Trial& t) { return t.id == id; });
+  if (me == plan.trials.end()) throw std::runtime_error(fmt::format("{}: no trial '{}' in the plan", sweep_dir, id));
+  const std::string dir = trial_dir(plan.dir, id);
+  TrialStatus status = read_status(dir);
+  if (status.state == TrialState::done || status.state == TrialState::stopped) {
+    log::info("trial {} is already {}; not running it again", id, to_string(status.state));
+    return exit_code::ok;
+  }
+
+  std::vector<std::string> argv = launcher;
+  if (plan.trainer.empty()) {
+    argv.push_back(self_executable());
+    argv.push_back("train");
+  } else {
+    argv.push_back(plan.trainer);
+  }
+  for (const std::string a : {"--config", "config.ini", "--train.out", "", "--checkpoint.resume", "auto"})
+    argv.push_back(a == "config.ini" ? dir + "/config.ini" : a.empty() ? dir : a);
+
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  status = TrialStatus{};
+  status.state = TrialState::running;
+  status.start = now();
+  status.host = host;
+  status.pid = int(getpid());
+  if (slurm) status.job_id = slurm_job_id();
+  status.restarts = env("SLURM_RESTART_COUNT").empty() ? 0 : std::atoi(env("SLURM_RESTART_COUNT").c_str());
+  write_status(dir, status);
+
+  const std::string log_path = dir + "/train.log";
+  const std::streamoff log_start = fs::exists(log_path) ? std::streamoff(fs::file_size(log_path)) : 0;
+  std::ofstream(log_path, std::ios::app) << fmt::format("== avf sweep trial {} (attempt {}, {}): {}\n", id,
+                                                        status.restarts + 1, host, join_command(argv));
+  const int preempt_signal = signal_number(plan.resources.signal);
+  for (int sig : {SIGUSR1, SIGUSR2, SIGTERM, SIGINT}) std::signal(sig, forward);
+  const pid_t child = spawn_process(argv, log_path);
+  g_child = child;
+  log::info("trial {}: started {} (pid {})", id, join_command(argv), child);
+
+  // Early stopping reads every trial's metrics, so only when this trial has a new validation.
+  size_t seen = read_validations(dir).size();
+  std::string stop_reason;
+  double stop_sent = 0;
+  const double kill_after = 300;  // seconds a signalled trainer gets to checkpoint before SIGKILL
+  int rc = -1;
+  while ((rc = poll_process(child)) < 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    if (stop_reason.empty() && plan.early_stopping.rule != "none") {
+      const auto own = read_validations(dir);
+      for (; seen < own.size() && stop_reason.empty(); ++seen) {
+        std::vector<std::vector<Validation>> others;
+        for (const auto& t : plan.trials)
+          if (t.id != id) others.push_back(read_validations(trial_dir(plan.dir, t.id)));
+        stop_reason = early_stop_reason(plan.early_stopping, plan.mode,
+                                         std::vector<Validation>(own.begin(), own.begin() + long(seen) + 1), others);
+      }
+      if (!stop_reason.empty()) {
+        log::info("trial {}: {}; stopping it", id, stop_reason);
+        kill(child, preempt_signal);
+        stop_sent = now();
+      }
+    }
+    if (stop_sent > 0 && now() - stop_sent > kill_after) {
+      log::warn("trial {}: trainer did not stop {:.0f} s after the signal; killing it", id, kill_after);
+      kill(child, SIGKILL);
+      stop_sent = 0;
+    }
+  }
+  g_child = 0;
+
+  status.end = now();
+  status.exit_code = rc;
+  int result = exit_code::ok;
+  if (!stop_reason.empty() && (rc == exit_code::ok || rc == exit_code::preempted)) {
+    status.state = TrialState::stopped;
+    status.reason = stop_reason;
+  } else if (rc == exit_code::ok) {
+    status.state = TrialState::done;
+  } else if (rc == exit_code::preempted) {
+    status.state = TrialState::preempted;
+    status.reason = fmt::format("signal {} ({}): checkpointed last", strsignal(g_signal ? g_signal : preempt_signal),
+                                g_signal == SIGTERM || g_signal == SIGINT ? "cancelled or interrupted" : "time limit or preemption");
+    result = exit_code::preempted;
+  } else {
+    status.state = TrialState::failed;
+    status.reason = rc == 127 ? failure_reason(log_path, log_start)
+                    : rc > 128 ? fmt::format("trainer killed by signal {} ({})", rc - 128, strsignal(rc - 128))
+                               : fmt::format("exit code {}: {}", rc, failure_reason(log_path, log_start));
+    result = exit_code::failure;
+  }
+  // Under SLURM the preemption signal means "time is up or the node is wanted": put the job back in
+  // the queue so it resumes from `last`. SIGTERM is what scancel and SLURM's own requeue send: no
+  // requeue here (a cancelled job must stay cancelled; `sweep resume` picks it up).
+  const bool requeue = slurm && status.state == TrialState::preempted && g_signal == preempt_signal;
+  const std::string reason = status.reason;
+  // Written before the requeue, which ends this job: the status must not be lost with it.
+  if (requeue) status.reason += "; requeued";
+  write_status(dir, status);
+  log::info("trial {}: {}{}", id, to_string(status.state), status.reason.empty() ? "" : " (" + status.reason + ")");
+  if (requeue) {
+    const auto r = run_process({"scontrol", "requeue", env("SLURM_JOB_ID")}, 60);
+    if (r.exit_code != 0) {
+      status.reason = fmt::format("{}; scontrol requeue failed: {}", reason, r.output);
+      write_status(dir, status);
+      log::error("trial {}: scontrol requeue {} failed: {}", id, env("SLURM_JOB_ID"), r.output);
+    }
+  }
+  return result;
+}
+
+}  // namespace avf::jobs
