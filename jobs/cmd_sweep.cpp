@@ -102,21 +102,22 @@ int run(const std::vector<std::string>& args, bool resume) {
   const auto todo = jobs::trials_to_run(plan, queued, slurm);
   log::info("sweep {}: {} trials, {} to run, the others are finished or still queued", spec.out, plan.trials.size(),
             todo.size());
-  if (todo.empty()) return exit_code::ok;
-  if (!slurm) return jobs::run_local(plan, todo);
+  if (!slurm) return todo.empty() ? exit_code::ok : jobs::run_local(plan, todo);
 
-  jobs::submit_slurm(plan, todo, jobs::max_array_size(), vm.count("template") ? vm["template"].as<std::string>() : "");
+  if (!todo.empty())
+    jobs::submit_slurm(plan, todo, jobs::max_array_size(), vm.count("template") ? vm["template"].as<std::string>() : "");
   if (!vm.count("wait")) {
     std::printf("submitted %zu trials; follow them with: avf sweep status %s\n", todo.size(), spec.out.c_str());
     return exit_code::ok;
   }
-  if (!jobs::wait_slurm(plan, todo, vm["poll"].as<double>(), vm["timeout"].as<double>())) {
+  // Follows every trial of the sweep, also those an earlier run submitted.
+  if (!jobs::wait_slurm(plan, plan.trials, vm["poll"].as<double>(), vm["timeout"].as<double>())) {
     log::error("sweep {}: not finished after {:.0f} s; it goes on in the cluster", spec.out, vm["timeout"].as<double>());
     return exit_code::failure;
   }
   const auto final_queue = jobs::queued_jobs();
   std::fputs(jobs::status_table(plan, final_queue, true).c_str(), stdout);
-  for (const auto& t : todo) {
+  for (const auto& t : plan.trials) {
     const auto s = jobs::effective_status(jobs::trial_dir(plan.dir, t.id), final_queue, true).state;
     if (s != jobs::TrialState::done && s != jobs::TrialState::stopped) return exit_code::failure;
   }

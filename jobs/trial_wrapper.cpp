@@ -55,13 +55,19 @@ std::string slurm_job_id() {
 }
 
 // Why the trainer failed: the last line of this attempt's log that mentions an error, else its last
-// line. The log is the trainer's own stderr, so this is its message.
+// line. The log is the trainer's own stderr, so this is its message; the launcher's own summary
+// ("srun: error: task 0: Exited with exit code 1", Open MPI's banner) says less and comes after it.
 std::string failure_reason(const std::string& log_path, std::streamoff from) {
   std::ifstream in(log_path);
   in.seekg(from);
   std::string line, last, last_error;
+  const auto from_launcher = [](const std::string& l) {
+    for (const char* prefix : {"srun:", "slurmstepd:", "mpirun", "--------", "Primary job", "Child job", "["})
+      if (l.rfind(prefix, 0) == 0) return true;
+    return false;
+  };
   while (std::getline(in, line)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line.find_first_not_of(" \t\r") == std::string::npos || from_launcher(line)) continue;
     last = line;
     std::string lower = line;
     std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);

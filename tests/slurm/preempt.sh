@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Preemption for real: `scancel --signal=USR2 --batch` on a running array task makes the trial
+# checkpoint `last` and requeue itself; it resumes and ends with the same weights (sha256) as an
+# uninterrupted run of the same trial.
+source "$(dirname "$0")/lib.sh"
+start_cluster
+export AVF_STAND_IN_EPOCH_SECONDS=1  # long enough to catch the trial mid-run
+
+write_spec() {  # $1: sweep directory
+  cat > "$work/spec.ini" <<INI
+[sweep]
+name = preempt
+out = $1
+trainer = $SRC/tests/fixtures/stand_in_trainer.py
+[fixed]
+train.epochs = 6
+[grid]
+train.lr = 0.002
+INI
+}
+write_spec "$work/preempted"
+"$AVF" sweep run "$work/spec.ini" --backend slurm
+trial=$(ls -d "$work"/preempted/trials/*)
+wait_for 30 "trial running with two validations" \
+  bash -c "[[ \$(jq -r .state '$trial/status.json') == running ]] && (( \$(grep -c validation '$trial/metrics.jsonl' 2>/dev/null || echo 0) >= 2 ))"
+job=$(jq -r .job_id "$trial/status.json")
+echo "preempting job $job"
+scancel --signal=USR2 --batch "$job"
+wait_for 30 "trial preempted and requeued" bash -c "jq -e '.state == \"preempted\" and (.reason | test(\"requeued\"))' '$trial/status.json' > /dev/null"
+jq . "$trial/status.json"
+[[ -f $trial/checkpoints/last/model.pt ]] || fail "no last checkpoint after preemption"
+wait_for 20 "job back in the queue" bash -c "squeue -h -r -j '$job' -o %T | grep -q PENDING"
+# SLURM holds a requeued batch job for a fixed two minutes (BeginTime); start it now instead.
+scontrol update JobId="$job" StartTime=now
+"$AVF" sweep run "$work/spec.ini" --backend slurm --wait --poll 2 --timeout 90
+jq -e '.state == "done" and .restarts == 1' "$trial/status.json" > /dev/null || fail "trial not done after one restart"
+grep -q "resumed from" "$trial/train.log" || fail "the second attempt did not resume from last"
+
+# The same trial without interruption (same id: same parameters), on the local backend.
+write_spec "$work/reference"
+"$AVF" sweep run "$work/spec.ini" --backend local
+reference=$work/reference/trials/$(basename "$trial")
+a=$(sha256sum < "$trial/checkpoints/last/model.pt")
+b=$(sha256sum < "$reference/checkpoints/last/model.pt")
+echo "preempted: $a"
+echo "reference: $b"
+[[ $a == "$b" ]] || fail "final weights differ from the uninterrupted run"
+echo PASS
