@@ -163,13 +163,13 @@ int run_trial(const std::string& sweep_dir, const std::string& id, const std::ve
     status.state = TrialState::done;
   } else if (rc == exit_code::preempted) {
     status.state = TrialState::preempted;
-    status.reason = fmt::format("signal {} ({}): checkpointed last", strsignal(g_signal ? g_signal : preempt_signal),
+    status.reason = fmt::format("SIG{} ({}): checkpointed last", sigabbrev_np(g_signal ? g_signal : preempt_signal),
                                 g_signal == SIGTERM || g_signal == SIGINT ? "cancelled or interrupted" : "time limit or preemption");
     result = exit_code::preempted;
   } else {
     status.state = TrialState::failed;
     status.reason = rc == 127 ? failure_reason(log_path, log_start)
-                    : rc > 128 ? fmt::format("trainer killed by signal {} ({})", rc - 128, strsignal(rc - 128))
+                    : rc > 128 ? fmt::format("trainer killed by SIG{}", sigabbrev_np(rc - 128))
                                : fmt::format("exit code {}: {}", rc, failure_reason(log_path, log_start));
     result = exit_code::failure;
   }

@@ -22,7 +22,7 @@ write_spec "$work/preempted"
 "$AVF" sweep run "$work/spec.ini" --backend slurm
 trial=$(ls -d "$work"/preempted/trials/*)
 wait_for 30 "trial running with two validations" \
-  bash -c "[[ \$(jq -r .state '$trial/status.json') == running ]] && (( \$(grep -c validation '$trial/metrics.jsonl' 2>/dev/null || echo 0) >= 2 ))"
+  bash -c "[[ \$(jq -r .state '$trial/status.json') == running ]] && (( \$(cat '$trial/metrics.jsonl' 2>/dev/null | grep -c validation) >= 2 ))"
 job=$(jq -r .job_id "$trial/status.json")
 echo "preempting job $job"
 scancel --signal=USR2 --batch "$job"
