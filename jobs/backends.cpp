@@ -133,7 +133,7 @@ std::string render_array_script(const SweepPlan& plan, const std::vector<std::st
   // Names, partition and account were restricted to [A-Za-z0-9._-] and the time to digits and
   // separators when the spec was read; paths are single-quoted.
   const std::pair<const char*, std::string> values[] = {
-      {"{{NAME}}", "avf-" + fs::path(plan.dir).filename().string()},
+      {"{{NAME}}", "avf-" + plan.name},
       {"{{LAST}}", std::to_string(trial_ids.size() - 1)},
       {"{{THROTTLE}}", std::to_string(r.throttle)},
       {"{{RANKS}}", std::to_string(r.ranks)},
@@ -149,10 +149,6 @@ std::string render_array_script(const SweepPlan& plan, const std::vector<std::st
   for (const auto& [key, value] : values) text = replace_all(text, key, value);
   if (const auto left = text.find("{{"); left != std::string::npos)
     throw std::runtime_error(fmt::format("sweep array template: unknown placeholder '{}'", text.substr(left, text.find("}}", left) + 2 - left)));
-  // The job name is not a path: a sweep directory named oddly must not break the directive.
-  if (!std::regex_match(fs::path(plan.dir).filename().string(), std::regex("[A-Za-z0-9._-]+")))
-    throw std::runtime_error(fmt::format("sweep directory name '{}' may only contain letters, digits, '.', '_' and '-'",
-                                         fs::path(plan.dir).filename().string()));
   return text;
 }
 
@@ -165,10 +161,11 @@ std::vector<SlurmSubmission> submit_slurm(const SweepPlan& plan, const std::vect
                                                        : nlohmann::json::array();
   std::vector<SlurmSubmission> out;
   const std::string self = self_executable();
+  const size_t submission = record.size();
   for (size_t first = 0; first < trials.size(); first += size_t(max_array)) {
     SlurmSubmission sub;
     for (size_t i = first; i < std::min(trials.size(), first + size_t(max_array)); ++i) sub.trial_ids.push_back(trials[i].id);
-    sub.script = fmt::format("{}/array-{}-{}.sbatch", slurm_dir, record.size(), out.size());
+    sub.script = fmt::format("{}/array-{}-{}.sbatch", slurm_dir, submission, out.size());
     dist::write_file_atomic(sub.script, render_array_script(plan, sub.trial_ids, self, template_path));
     std::vector<std::string> argv{"sbatch", "--parsable", "--hold", "--output=" + slurm_dir + "/logs/%A_%a.out"};
     if (!out.empty()) argv.push_back("--dependency=afterany:" + out.back().job_id);

@@ -80,7 +80,7 @@ int cmd_repro(const std::vector<std::string>& args) {
 
   jobs::SweepSpec spec;
   spec.path = fs::absolute(config_path).string();
-  spec.name = "repro-" + fs::path(config_path).stem().string();
+  spec.name = jobs::plain_name("repro-" + fs::path(config_path).stem().string());
   spec.base = spec.path;
   spec.out = fs::absolute(vm.count("out") ? vm["out"].as<std::string>() : spec.name).lexically_normal().string();
   if (vm.count("trainer")) spec.trainer = fs::absolute(vm["trainer"].as<std::string>()).string();

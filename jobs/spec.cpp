@@ -128,7 +128,7 @@ SweepSpec load_sweep_spec(const std::string& path) {
   const fs::path dir = fs::absolute(path).parent_path();
   SweepSpec s;
   s.path = fs::absolute(path).string();
-  s.name = fs::path(path).stem().string();
+  s.name = plain_name(fs::path(path).stem().string());
   s.out = resolve(dir, "sweeps/" + s.name);
   Config scratch;
   ConfigSchema schema(scratch);
@@ -209,6 +209,12 @@ SweepSpec load_sweep_spec(const std::string& path) {
   if (s.base.size() && !fs::exists(s.base)) r.fail("sweep.base", fmt::format("'{}' does not exist", s.base));
   if (s.random.empty() && s.trials != 1) r.fail("sweep.trials", "a trial budget needs a [random] section");
   return s;
+}
+
+std::string plain_name(std::string text) {
+  for (char& c : text)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '_';
+  return text;
 }
 
 std::string shell_quote(const std::string& text) {

@@ -81,6 +81,10 @@ std::string trial_id(const std::map<std::string, std::string>& params);
 // then what the sweep itself decides (run directory, checkpoint metric, threads, signal).
 Config trial_config(const SweepSpec& spec, const Trial& trial, const std::string& trial_dir);
 
+// `text` with every character outside [A-Za-z0-9._-] replaced by '_': a name that may go into an
+// #SBATCH line (sbatch splits those on blanks and quotes).
+std::string plain_name(std::string text);
+
 // Single-quotes `text` for a POSIX shell; anything inside survives literally.
 std::string shell_quote(const std::string& text);
 // Throws ConfigError (naming `where` and `key`) for a value that cannot travel through an INI file

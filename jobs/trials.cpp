@@ -145,6 +145,7 @@ std::string early_stop_reason(const EarlyStopRule& rule, const std::string& mode
 void prepare_sweep(const SweepSpec& spec, const std::vector<Trial>& trials) {
   fs::create_directories(fs::path(spec.out) / "trials");
   nlohmann::json plan{{"spec", spec.path},
+                      {"name", spec.name},
                       {"metric", spec.metric},
                       {"mode", spec.mode},
                       {"trainer", spec.trainer},
@@ -183,6 +184,7 @@ SweepPlan load_plan(const std::string& sweep_dir) {
     SweepPlan p;
     p.dir = fs::absolute(sweep_dir).lexically_normal().string();
     p.spec_path = j.at("spec");
+    p.name = j.at("name");
     p.metric = j.at("metric");
     p.mode = j.at("mode");
     p.trainer = j.at("trainer");

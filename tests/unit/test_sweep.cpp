@@ -26,8 +26,6 @@ std::string write_spec(const std::string& dir, const std::string& text) {
   return path;
 }
 
-std::map<std::string, std::string> params_of(const Trial& t) { return t.params; }
-
 Validation val(int epoch, double v) { return {epoch, v, {}}; }
 
 std::vector<Validation> curve(std::initializer_list<double> values) {
@@ -124,7 +122,7 @@ TEST(SweepSpec, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
 
 TEST(SweepQuoting, ShellQuoteSurvivesBashLiterally) {
   const auto dir = make_temp_dir("quote");
-  for (const std::string nasty : {"plain", "two words", "it's", "$(touch " + dir + "/pwned)", "`touch " + dir + "/pwned`",
+  for (const std::string& nasty : std::vector<std::string>{"plain", "two words", "it's", "$(touch " + dir + "/pwned)", "`touch " + dir + "/pwned`",
                                   "a;b|c&d>e", "\"double\" 'single' \\back", "*?[x]~", "-n", ""}) {
     const auto r = run_command("printf '%s' " + shell_quote(nasty));
     EXPECT_EQ(r.output, nasty);
@@ -333,6 +331,16 @@ TEST(SweepSlurm, ArraysSplitAtMaxArraySizeHeldThenReleasedWithDependencies) {
   EXPECT_EQ(read_status(s.dir(4)).job_id, "103_0");
   const auto record = nlohmann::json::parse(avf::dist::read_file(s.plan.dir + "/submissions.json"));
   EXPECT_EQ(record.size(), 3u);
+}
+
+TEST(SweepSpec, ThePapersFusionSweepPlans) {
+  const auto spec = load_sweep_spec(std::string(AVF_SOURCE_DIR) + "/jobs/examples/fusion-paper.ini");
+  EXPECT_EQ(plan_trials(spec).size(), 80u);  // 5 fusion heads x 16 random draws
+  EXPECT_EQ(spec.early_stopping.rule, "asha");
+  const auto c = trial_config(spec, plan_trials(spec).front(), "/tmp/t");
+  EXPECT_EQ(c.train.stage, "fusion");
+  EXPECT_EQ(c.train.threads, 4);
+  EXPECT_EQ(c.train.out, "/tmp/t");
 }
 
 TEST(SweepProcess, RunProcessIsBoundedAndNeedsNoShell) {
