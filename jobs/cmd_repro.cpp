@@ -63,7 +63,6 @@ int cmd_repro(const std::vector<std::string>& args) {
       "throttle", po::value<int>()->default_value(2), "runs at once")(
       "poll", po::value<double>()->default_value(10), "slurm: seconds between queue checks")(
       "timeout", po::value<double>()->default_value(86400), "slurm: give up after this many seconds")(
-      "trainer", po::value<std::string>(), "executable used instead of `avf train` (wrappers, tests)")(
       "test-perturb", po::value<std::string>(),
       "TEST ONLY: KEY=VALUE applied to the second seed-1 run alone, to prove that the check catches a difference");
   cmd.positional.add("config-file", 1);
@@ -83,7 +82,6 @@ int cmd_repro(const std::vector<std::string>& args) {
   spec.name = jobs::plain_name("repro-" + fs::path(config_path).stem().string());
   spec.base = spec.path;
   spec.out = fs::absolute(vm.count("out") ? vm["out"].as<std::string>() : spec.name).lexically_normal().string();
-  if (vm.count("trainer")) spec.trainer = fs::absolute(vm["trainer"].as<std::string>()).string();
   spec.resources.ranks = vm["ranks"].as<int>();
   spec.resources.cpus_per_rank = vm["cpus-per-rank"].as<int>();
   spec.resources.time = vm["time"].as<std::string>();

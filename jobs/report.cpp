@@ -105,8 +105,10 @@ std::vector<LeaderboardRow> leaderboard(const SweepPlan& plan) {
   for (const auto& t : plan.trials) {
     const std::string dir = trial_dir(plan.dir, t.id);
     const auto v = read_validations(dir);
+    // The trainer keeps `best` by the maximum; in min mode the trial's own last weights stand for it.
+    const std::string checkpoint = dir + (plan.mode == "max" ? "/checkpoints/best" : "/checkpoints/last");
     rows.push_back({t, read_status(dir), best_validation(v, plan.mode), int(v.size()),
-                    dir + (plan.mode == "max" ? "/checkpoints/best" : "/checkpoints/last")});
+                    fs::exists(checkpoint) ? checkpoint : ""});
   }
   std::stable_sort(rows.begin(), rows.end(), [&](const LeaderboardRow& a, const LeaderboardRow& b) {
     const bool ha = a.best && !std::isnan(a.best->value), hb = b.best && !std::isnan(b.best->value);

@@ -14,7 +14,7 @@ struct LeaderboardRow {
   TrialStatus status;
   std::optional<Validation> best;  // best validation by the sweep's metric and mode
   int epochs = 0;                  // validations recorded
-  std::string checkpoint;          // <trial>/checkpoints/best (max mode) or last
+  std::string checkpoint;          // <trial>/checkpoints/best (max mode) or last; "" when missing
 };
 
 // Every trial of the plan, those with a metric first, best first; ties and trials without a metric

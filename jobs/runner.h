@@ -12,7 +12,7 @@
 namespace avf::jobs {
 
 // `avf sweep trial <sweep_dir> <id> [-- launcher...]`: runs the trainer for one trial as
-//   launcher... <trainer> --config <dir>/config.ini --train.out <dir> --checkpoint.resume auto
+//   launcher... avf train --config <dir>/config.ini --train.out <dir> --checkpoint.resume auto
 // (launcher: `srun --mpi=pmix ...` in the sbatch script, `mpirun -np N` locally, nothing for one local
 // rank), records status.json, forwards the preemption signal and SIGTERM/SIGINT to the trainer, applies
 // the sweep's early-stopping rule after each validation, and after a preemption under SLURM requeues

@@ -170,8 +170,6 @@ SweepSpec load_sweep_spec(const std::string& path) {
       s.trials = r.to_int(key, v, 1);
     } else if (key == "sweep.seed") {
       s.seed = uint64_t(r.to_int(key, v, 0));
-    } else if (key == "sweep.trainer") {
-      s.trainer = resolve(dir, v);
     } else if (key == "resources.ranks") {
       s.resources.ranks = r.to_int(key, v, 1);
     } else if (key == "resources.cpus-per-rank") {

@@ -1,7 +1,7 @@
 // Sweep specs and the trial planner. A spec is an INI file (Boost.Program_options syntax):
 //
 //   [sweep]     name, base (config file), out (sweep directory), metric (mean | <target>),
-//               mode (max | min), trials (random budget per grid point), seed, trainer
+//               mode (max | min), trials (random budget per grid point), seed
 //   [fixed]     section.key = value            overrides applied to every trial
 //   [grid]      section.key = v1, v2, ...      every combination
 //   [random]    section.key = uniform(a, b) | loguniform(a, b) | randint(a, b) | choice(v1, v2, ...)
@@ -55,7 +55,6 @@ struct SweepSpec {
   std::string mode = "max";
   int trials = 1;
   uint64_t seed = 1;
-  std::string trainer;  // executable run as `<trainer> --config ... --train.out ...`; "" = `avf train`
   std::map<std::string, std::string> fixed;
   std::map<std::string, std::vector<std::string>> grid;
   std::map<std::string, RandomParam> random;

@@ -92,12 +92,8 @@ int run_trial(const std::string& sweep_dir, const std::string& id, const std::ve
   }
 
   std::vector<std::string> argv = launcher;
-  if (plan.trainer.empty()) {
-    argv.push_back(self_executable());
-    argv.push_back("train");
-  } else {
-    argv.push_back(plan.trainer);
-  }
+  argv.push_back(self_executable());
+  argv.push_back("train");
   for (const std::string a : {"--config", "config.ini", "--train.out", "", "--checkpoint.resume", "auto"})
     argv.push_back(a == "config.ini" ? dir + "/config.ini" : a.empty() ? dir : a);
 

@@ -148,7 +148,6 @@ void prepare_sweep(const SweepSpec& spec, const std::vector<Trial>& trials) {
                       {"name", spec.name},
                       {"metric", spec.metric},
                       {"mode", spec.mode},
-                      {"trainer", spec.trainer},
                       {"resources",
                        {{"ranks", spec.resources.ranks},
                         {"cpus_per_rank", spec.resources.cpus_per_rank},
@@ -187,7 +186,6 @@ SweepPlan load_plan(const std::string& sweep_dir) {
     p.name = j.at("name");
     p.metric = j.at("metric");
     p.mode = j.at("mode");
-    p.trainer = j.at("trainer");
     const auto& r = j.at("resources");
     p.resources = {r.at("ranks"), r.at("cpus_per_rank"), r.at("gpus_per_rank"), r.at("time"), r.at("throttle"),
                    r.at("signal"), r.at("signal_lead"), r.at("partition"), r.at("account")};

@@ -64,7 +64,7 @@ std::optional<Validation> best_validation(const std::vector<Validation>& v, cons
 // keeps its config). `trials` is plan_trials(spec), or the seeds of `avf repro`.
 void prepare_sweep(const SweepSpec& spec, const std::vector<Trial>& trials);
 struct SweepPlan {
-  std::string dir, name, metric, mode, trainer, spec_path;
+  std::string dir, name, metric, mode, spec_path;
   Resources resources;
   EarlyStopRule early_stopping;
   std::vector<Trial> trials;

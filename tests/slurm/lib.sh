@@ -1,10 +1,11 @@
 # Shared by the sweep and repro end-to-end tests (sourced). Gives each test its own work directory
 # and, with start_cluster, its own local SLURM cluster (own state dir and ports), stopped on exit
 # whatever happens. Every wait is bounded.
-#   AVF             the avf executable          AVF_SOURCE_DIR  the source tree
-#   AVF_TEST_TRAINER  "stand-in" (tests/fixtures/stand_in_trainer.py) or "avf" (the real `avf train`)
+# Trials run the real `avf train --stage fusion` on a tiny feature set (tests/fixtures/make_tiny_features).
+#   AVF  the avf executable    AVF_MAKE_FEATURES  make_tiny_features    AVF_SOURCE_DIR  the source tree
 set -euo pipefail
 : "${AVF:?AVF must name the avf executable}" "${AVF_SOURCE_DIR:?AVF_SOURCE_DIR must name the source tree}"
+: "${AVF_MAKE_FEATURES:?AVF_MAKE_FEATURES must name tests/make_tiny_features}"
 SRC=$AVF_SOURCE_DIR
 work=$(mktemp -d "${TMPDIR:-/tmp}/avf-test-$(basename "$0" .sh)-XXXXXX")
 echo "work directory: $work"
@@ -31,6 +32,27 @@ start_cluster() {
   "$SRC/slurm/local-cluster" start "$cluster"
   echo "cluster up in $((SECONDS - t0)) s"
   export SLURM_CONF=$cluster/slurm.conf
+}
+
+# Tiny features and a base config of the fusion stage that trains on them in about a second:
+# 12 training sequences, 16-d features, a 16-wide head, one thread per rank, no binding (trials
+# share the machine).
+make_base_config() {  # $1: config file to write; more INI lines on stdin are appended
+  [[ -f $work/features/features.json ]] || "$AVF_MAKE_FEATURES" "$work/features"
+  cat > "$1" <<INI
+[data]
+features = $work/features
+reader-threads = 1
+prefetch-batches = 1
+[model]
+feature-dim = 16
+hidden = 16
+[dist]
+bind = none
+[log]
+progress = off
+INI
+  cat >> "$1"
 }
 
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.5 s until it succeeds.

@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # Preemption for real: `scancel --signal=USR2 --batch` on a running array task makes the trial
 # checkpoint `last` and requeue itself; it resumes and ends with the same weights (sha256) as an
-# uninterrupted run of the same trial.
+# uninterrupted run of the same trial. The trial trains the real fusion stage for 80 short epochs,
+# long enough to be caught mid-run.
 source "$(dirname "$0")/lib.sh"
 start_cluster
-export AVF_STAND_IN_EPOCH_SECONDS=1  # long enough to catch the trial mid-run
+make_base_config "$work/base.ini" <<INI
+[train]
+stage = fusion
+epochs = 80
+batch-size = 4
+INI
 
 write_spec() {  # $1: sweep directory
   cat > "$work/spec.ini" <<INI
 [sweep]
 name = preempt
+base = $work/base.ini
 out = $1
-trainer = $SRC/tests/fixtures/stand_in_trainer.py
-[fixed]
-train.epochs = 6
 [grid]
 train.lr = 0.002
 INI
@@ -21,8 +25,8 @@ INI
 write_spec "$work/preempted"
 "$AVF" sweep run "$work/spec.ini" --backend slurm
 trial=$(ls -d "$work"/preempted/trials/*)
-wait_for 30 "trial running with two validations" \
-  bash -c "[[ \$(jq -r .state '$trial/status.json') == running ]] && (( \$(cat '$trial/metrics.jsonl' 2>/dev/null | grep -c validation) >= 2 ))"
+wait_for 30 "trial running with five validations" \
+  bash -c "[[ \$(jq -r .state '$trial/status.json') == running ]] && (( \$(cat '$trial/metrics.jsonl' 2>/dev/null | grep -c validation) >= 5 ))"
 job=$(jq -r .job_id "$trial/status.json")
 echo "preempting job $job"
 scancel --signal=USR2 --batch "$job"
@@ -34,7 +38,8 @@ wait_for 20 "job back in the queue" bash -c "squeue -h -r -j '$job' -o %T | grep
 scontrol update JobId="$job" StartTime=now
 "$AVF" sweep run "$work/spec.ini" --backend slurm --wait --poll 2 --timeout 90
 jq -e '.state == "done" and .restarts == 1' "$trial/status.json" > /dev/null || fail "trial not done after one restart"
-grep -q "resumed from" "$trial/train.log" || fail "the second attempt did not resume from last"
+grep -q "resumed from .*/checkpoints/last at epoch" "$trial/train.log" || fail "the second attempt did not resume from last"
+grep -q "preemption signal received: saving .last." "$trial/train.log" || fail "the trainer did not see the signal"
 
 # The same trial without interruption (same id: same parameters), on the local backend.
 write_spec "$work/reference"

@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# `avf repro --seeds 2`: passes the bit-identical check, and fails it when determinism is broken on
+# `avf repro --seeds 2` on the real fusion stage: passes the bit-identical check, and fails it when determinism is broken on
 # purpose (the test-only --test-perturb changes the second seed-1 run).
 #   repro.sh local | slurm
 backend=${1:?usage: repro.sh local|slurm}
 source "$(dirname "$0")/lib.sh"
 [[ $backend == slurm ]] && start_cluster
-cat > "$work/tiny.ini" <<INI
+make_base_config "$work/tiny.ini" <<INI
 [train]
+stage = fusion
 epochs = 3
-lr = 0.002
+batch-size = 4
+lr = 0.01
 INI
-args=(--seeds 2 --backend "$backend" --trainer "$SRC/tests/fixtures/stand_in_trainer.py" --poll 2 --timeout 90)
+args=(--seeds 2 --backend "$backend" --poll 2 --timeout 90)
 "$AVF" repro "$work/tiny.ini" "${args[@]}" --out "$work/ok" | tee "$work/ok.txt"
 grep -q "Bit-identical check .*: \*\*PASS\*\*" "$work/ok.txt" || fail "bit-identical check did not pass"
 jq -e '.bit_identical and .world_size == 1 and (.ccc.valence.n == 2) and (.code.version | length > 0)
@@ -19,7 +21,7 @@ jq -e '.bit_identical and .world_size == 1 and (.ccc.valence.n == 2) and (.code.
 grep -qE '^\| valence \| [0-9.]+ \| [0-9.]+ \| 2 \|$' "$work/ok.txt" || fail "no mean ± std of valence over 2 seeds"
 
 rc=0
-"$AVF" repro "$work/tiny.ini" "${args[@]}" --out "$work/broken" --test-perturb train.lr=0.0021 > "$work/broken.txt" || rc=$?
+"$AVF" repro "$work/tiny.ini" "${args[@]}" --out "$work/broken" --test-perturb train.lr=0.0101 > "$work/broken.txt" || rc=$?
 cat "$work/broken.txt"
 ((rc == 1)) || fail "a broken run must exit 1, got $rc"
 grep -q "Bit-identical check .*: \*\*FAIL\*\*" "$work/broken.txt" || fail "bit-identical check did not fail"

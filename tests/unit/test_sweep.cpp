@@ -256,6 +256,7 @@ TEST(SweepReport, LeaderboardIsSortedByTheBestValidation) {
   s.metrics(3, {0.2});
   s.status(0, TrialState::done), s.status(1, TrialState::done), s.status(3, TrialState::stopped, "", "median rule");
   s.status(2, TrialState::failed, "", "exit code 1: diverged, badly");
+  fs::create_directories(s.dir(1) + "/checkpoints/best");
   const auto rows = leaderboard(s.plan);
   ASSERT_EQ(rows.size(), 4u);
   EXPECT_EQ(rows[0].trial.id, s.trials[1].id);
@@ -270,7 +271,8 @@ TEST(SweepReport, LeaderboardIsSortedByTheBestValidation) {
   const std::string csv = avf::dist::read_file(files.csv);
   EXPECT_EQ(csv.substr(0, csv.find('\n')), "rank,trial,state,mean,epoch_of_best,epochs,train.lr,reason,checkpoint");
   EXPECT_NE(csv.find("1," + s.trials[1].id + ",done,0.500000,1,2,0.2,,"), std::string::npos) << csv;
-  EXPECT_NE(csv.find("4," + s.trials[2].id + ",failed,,,0,0.3,\"exit code 1: diverged, badly\","), std::string::npos) << csv;
+  // No checkpoint: an empty last column rather than a path that does not exist.
+  EXPECT_NE(csv.find("4," + s.trials[2].id + ",failed,,,0,0.3,\"exit code 1: diverged, badly\",\n"), std::string::npos) << csv;
   const std::string md = avf::dist::read_file(files.markdown);
   EXPECT_NE(md.find("Best trial: `" + s.trials[1].id + "`"), std::string::npos);
   EXPECT_NE(md.find(s.dir(1) + "/checkpoints/best"), std::string::npos);
