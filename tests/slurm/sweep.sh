@@ -44,8 +44,20 @@ if [[ $backend == slurm ]]; then
   grep -q "submitted 7 trials" "$work/submit.txt" || fail "submission output"
   jq -e 'length == 1 and (.[0].trials | length) == 7' "$sweep/submissions.json" > /dev/null || fail "not one array of 7"
   grep -q '^#SBATCH --array=0-6%2$' "$sweep"/slurm/array-0-0.sbatch || fail "array line"
+  # Gentle polling: squeue and sacct on PATH are counted; at most one squeue per 2 s poll interval
+  # (plus the one before submitting and the final one), never sacct.
+  mkdir -p "$work/bin"
+  for tool in squeue sacct; do
+    printf '#!/bin/sh\necho "$(date +%%s)" >> %q\nexec %q "$@"\n' "$work/$tool.calls" "$(command -v $tool)" > "$work/bin/$tool"
+    chmod +x "$work/bin/$tool"
+  done
   rc=0
-  "$AVF" sweep run "$spec" --backend slurm "${wait_args[@]}" || rc=$?
+  t1=$SECONDS
+  PATH=$work/bin:$PATH "$AVF" sweep run "$spec" --backend slurm "${wait_args[@]}" || rc=$?
+  calls=$(cat "$work/squeue.calls" 2> /dev/null | wc -l)
+  echo "squeue called $calls times in $((SECONDS - t1)) s"
+  ((calls >= 1 && calls <= (SECONDS - t1) / 2 + 3)) || fail "squeue called $calls times in $((SECONDS - t1)) s"
+  [[ ! -e $work/sacct.calls ]] || fail "sacct was called"
 else
   rc=0
   "$AVF" sweep run "$spec" --backend local || rc=$?
