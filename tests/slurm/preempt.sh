@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Preemption for real: `scancel --signal=USR2 --batch` on a running array task makes the trial
-# checkpoint `last` and requeue itself; it resumes and ends with the same weights (sha256) as an
-# uninterrupted run of the same trial. The trial trains the real fusion stage for 80 short epochs,
+# Preemption for real: `scancel --signal=USR2 --batch` on a running array task of 2 MPI ranks makes
+# the trial checkpoint `last` and requeue itself; it resumes and ends with the same weights (sha256)
+# as an uninterrupted run of the same trial (local backend, mpirun -np 2). The trial trains the real fusion stage for 80 short epochs,
 # long enough to be caught mid-run.
 source "$(dirname "$0")/lib.sh"
 start_cluster
@@ -20,6 +20,8 @@ base = $work/base.ini
 out = $1
 [grid]
 train.lr = 0.002
+[resources]
+ranks = 2
 INI
 }
 write_spec "$work/preempted"
@@ -45,6 +47,7 @@ grep -q "preemption signal received: saving .last." "$trial/train.log" || fail "
 write_spec "$work/reference"
 "$AVF" sweep run "$work/spec.ini" --backend local
 reference=$work/reference/trials/$(basename "$trial")
+grep -q "rank 0/2" "$trial/train.log" && grep -q "rank 0/2" "$reference/train.log" || fail "not 2 ranks"
 a=$(sha256sum < "$trial/checkpoints/last/model.pt")
 b=$(sha256sum < "$reference/checkpoints/last/model.pt")
 echo "preempted: $a"
