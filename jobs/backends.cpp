@@ -8,6 +8,7 @@
 #include <csignal>
 #include <filesystem>
 #include <regex>
+#include <sstream>
 #include <thread>
 
 #include "core/exit_codes.h"
@@ -85,7 +86,7 @@ int run_local(const SweepPlan& plan, const std::vector<Trial>& trials) {
       const std::string& id = trials[next++].id;
       std::vector<std::string> argv{self, "sweep", "trial", plan.dir, id};
       if (!launcher.empty()) argv.push_back("--"), argv.insert(argv.end(), launcher.begin(), launcher.end());
-      running[spawn_process(argv, trial_dir(plan.dir, id) + "/trial.log")] = id;
+      running[spawn_process(argv, trial_dir(plan.dir, id) + "/trial.log", /*own_group=*/true)] = id;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     for (auto it = running.begin(); it != running.end();) {

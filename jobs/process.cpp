@@ -79,10 +79,11 @@ ProcessResult run_process(const std::vector<std::string>& argv, double timeout_s
   return result;
 }
 
-pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log_path) {
+pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log_path, bool own_group) {
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
   if (pid == 0) {
+    if (own_group) setpgid(0, 0);
     const int log = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     const int devnull = open("/dev/null", O_RDONLY);
     if (log < 0) {

@@ -18,8 +18,9 @@ ProcessResult run_process(const std::vector<std::string>& argv, double timeout_s
 
 // Starts argv with stdout and stderr appended to log_path (nothing is read from stdin). Throws
 // std::runtime_error when fork fails; a program that cannot be executed exits 127, with the reason
-// in the log.
-pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log_path);
+// in the log. With `own_group` the child leads a new process group, so a Ctrl-C on the terminal
+// reaches only the parent, which decides what the child gets.
+pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log_path, bool own_group = false);
 
 // Non-blocking: the exit code (128 + signal when killed) once `pid` ended, else -1.
 int poll_process(pid_t pid);

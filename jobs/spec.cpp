@@ -3,6 +3,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -247,6 +248,14 @@ std::vector<Trial> plan_trials(const SweepSpec& spec) {
     return schema.get(key);
   };
   for (const auto& [k, v] : spec.fixed) canonical(k, v, "fixed");
+  // The metric must be one the trainer reports, or every trial would fail at its first validation.
+  const Config base = trial_config(spec, Trial{}, "");
+  if (spec.metric != "mean" &&
+      std::find(base.data.targets.begin(), base.data.targets.end(), spec.metric) == base.data.targets.end()) {
+    std::string targets;
+    for (const auto& t : base.data.targets) targets += ", " + t;
+    throw ConfigError(fmt::format("{}: [sweep] metric: expected mean{}, got '{}'", spec.path, targets, spec.metric));
+  }
 
   std::vector<std::map<std::string, std::string>> points{{}};
   for (const auto& [key, values] : spec.grid) {

@@ -159,8 +159,7 @@ int run_trial(const std::string& sweep_dir, const std::string& id, const std::ve
     status.state = TrialState::done;
   } else if (rc == exit_code::preempted) {
     status.state = TrialState::preempted;
-    status.reason = fmt::format("SIG{} ({}): checkpointed last", sigabbrev_np(g_signal ? g_signal : preempt_signal),
-                                g_signal == SIGTERM || g_signal == SIGINT ? "cancelled or interrupted" : "time limit or preemption");
+    status.reason = fmt::format("stopped by SIG{}: checkpointed last", sigabbrev_np(g_signal ? g_signal : preempt_signal));
     result = exit_code::preempted;
   } else {
     status.state = TrialState::failed;

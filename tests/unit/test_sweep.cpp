@@ -117,6 +117,8 @@ TEST(SweepSpec, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
   EXPECT_NE(error_of("[grid]\nmodel.fusion = concat, transformer\n").find("transformer"), std::string::npos);
   EXPECT_NE(error_of("[fixed]\ntrain.out = /tmp/x\n").find("cannot be set"), std::string::npos);
   EXPECT_NE(error_of("[sweep]\nbase = missing.ini\n").find("missing.ini' does not exist"), std::string::npos);
+  EXPECT_NE(error_of("[sweep]\nmetric = valance\n").find("[sweep] metric: expected mean, valence, arousal, got 'valance'"),
+            std::string::npos);
   EXPECT_NE(error_of("[sweep]\nfoo = 1\n").find("spec.ini: [sweep] foo: unknown key"), std::string::npos);
 }
 
