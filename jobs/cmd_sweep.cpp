@@ -49,8 +49,10 @@ jobs::SweepSpec read_spec(const po::variables_map& vm) {
 
 // status and report take the spec or the sweep directory itself.
 jobs::SweepPlan plan_of(const std::string& target) {
-  if (fs::is_directory(target)) return jobs::load_plan(target);
-  return jobs::load_plan(jobs::load_sweep_spec(target).out);
+  const std::string dir = fs::is_directory(target) ? target : jobs::load_sweep_spec(target).out;
+  if (!fs::exists(dir + "/sweep.json"))
+    throw ConfigError(fmt::format("{}: no sweep was run there yet (see `avf sweep run`)", dir));
+  return jobs::load_plan(dir);
 }
 
 int plan(const std::vector<std::string>& args) {
@@ -94,7 +96,7 @@ int run(const std::vector<std::string>& args, bool resume) {
     throw ConfigError(fmt::format("command line: --backend must be local or slurm, got '{}'", backend));
   const auto spec = read_spec(vm);
   if (resume && !fs::exists(spec.out + "/sweep.json"))
-    throw ConfigError(fmt::format("{}: no sweep was run yet in {} (use `avf sweep run`)", spec.path, spec.out));
+    throw ConfigError(fmt::format("{}: no sweep was run there yet (see `avf sweep run`)", spec.out));
   jobs::prepare_sweep(spec, jobs::plan_trials(spec));
   const auto plan = jobs::load_plan(spec.out);
   const bool slurm = backend == "slurm";
@@ -183,8 +185,12 @@ int cmd_sweep(const std::vector<std::string>& args) {
     return exit_code::ok;
   }
   std::fputs(kUsage, stderr);
-  throw ConfigError(action.empty() ? "command line: an action is needed"
-                                   : fmt::format("command line: unknown action '{}'", action));
+  if (action.empty()) throw ConfigError("command line: an action is needed");
+  std::string near;
+  for (const char* a : {"plan", "run", "resume", "status", "report"})
+    if (edit_distance(action, a) <= 2) near = a;
+  throw ConfigError(fmt::format("command line: unknown action '{}'{}", action,
+                                near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near)));
 }
 
 }  // namespace avf

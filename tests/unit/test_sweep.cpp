@@ -354,3 +354,24 @@ TEST(SweepProcess, RunProcessIsBoundedAndNeedsNoShell) {
   EXPECT_EQ(run_process({"sleep", "30"}, 0.5).exit_code, 124);
   EXPECT_EQ(run_process({"/nonexistent/program"}, 10).exit_code, 127);
 }
+
+TEST(SweepCli, ActionsErrorsAndExitCodes) {
+  const std::string avf = AVF_BIN;
+  const std::string spec = std::string(AVF_SOURCE_DIR) + "/jobs/examples/fusion-paper.ini";
+  auto r = run_command(avf + " sweep plan " + spec);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("sweep fusion-paper: 80 trials, metric mean (max)"), std::string::npos) << r.output;
+  r = run_command(avf + " sweep stats " + spec);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("unknown action 'stats' (did you mean 'status'?)"), std::string::npos) << r.output;
+  const auto dir = make_temp_dir("cli");
+  r = run_command(avf + " sweep status " + dir);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find(dir + ": no sweep was run there yet"), std::string::npos) << r.output;
+  r = run_command(avf + " sweep run " + spec + " --backend slrum");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("--backend must be local or slurm, got 'slrum'"), std::string::npos) << r.output;
+  r = run_command(avf + " repro " + dir + "/missing.ini --seeds 2");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("config '" + dir + "/missing.ini' does not exist"), std::string::npos) << r.output;
+}
