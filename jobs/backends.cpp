@@ -70,8 +70,7 @@ int run_local(const SweepPlan& plan, const std::vector<Trial>& trials) {
   }
   std::signal(SIGINT, on_interrupt);
   std::signal(SIGTERM, on_interrupt);
-  const int preempt = plan.resources.signal == "USR1" ? SIGUSR1 : plan.resources.signal == "USR2" ? SIGUSR2
-                      : plan.resources.signal == "INT" ? SIGINT : SIGTERM;
+  const int preempt = signal_number(plan.resources.signal);
   std::map<pid_t, std::string> running;
   size_t next = 0;
   bool any_failed = false, signalled = false;

@@ -112,6 +112,13 @@ int poll_process(pid_t pid) {
   return -1;
 }
 
+int signal_number(const std::string& name) {
+  if (name == "USR1") return SIGUSR1;
+  if (name == "USR2") return SIGUSR2;
+  if (name == "INT") return SIGINT;
+  return SIGTERM;
+}
+
 std::string self_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
 
 std::string join_command(const std::vector<std::string>& argv) {

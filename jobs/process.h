@@ -25,6 +25,9 @@ pid_t spawn_process(const std::vector<std::string>& argv, const std::string& log
 // Non-blocking: the exit code (128 + signal when killed) once `pid` ended, else -1.
 int poll_process(pid_t pid);
 
+// USR1 | USR2 | INT | TERM (the names checkpoint.signal takes) to the signal number; TERM otherwise.
+int signal_number(const std::string& name);
+
 // This executable's path (/proc/self/exe), so `avf` can start itself for trial wrappers.
 std::string self_executable();
 

@@ -32,13 +32,6 @@ void forward(int sig) {
   if (g_child > 0) kill(pid_t(g_child), sig);
 }
 
-int signal_number(const std::string& name) {
-  if (name == "USR1") return SIGUSR1;
-  if (name == "USR2") return SIGUSR2;
-  if (name == "INT") return SIGINT;
-  return SIGTERM;
-}
-
 double now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -92,10 +85,8 @@ int run_trial(const std::string& sweep_dir, const std::string& id, const std::ve
   }
 
   std::vector<std::string> argv = launcher;
-  argv.push_back(self_executable());
-  argv.push_back("train");
-  for (const std::string a : {"--config", "config.ini", "--train.out", "", "--checkpoint.resume", "auto"})
-    argv.push_back(a == "config.ini" ? dir + "/config.ini" : a.empty() ? dir : a);
+  argv.insert(argv.end(), {self_executable(), "train", "--config", dir + "/config.ini", "--train.out", dir,
+                           "--checkpoint.resume", "auto"});
 
   char host[256] = {};
   gethostname(host, sizeof host - 1);
@@ -116,6 +107,7 @@ int run_trial(const std::string& sweep_dir, const std::string& id, const std::ve
   for (int sig : {SIGUSR1, SIGUSR2, SIGTERM, SIGINT}) std::signal(sig, forward);
   const pid_t child = spawn_process(argv, log_path);
   g_child = child;
+  if (g_signal) kill(child, g_signal);  // arrived while the trainer was being started
   log::info("trial {}: started {} (pid {})", id, join_command(argv), child);
 
   // Early stopping reads every trial's metrics, so only when this trial has a new validation.
