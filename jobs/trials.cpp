@@ -168,9 +168,18 @@ void prepare_sweep(const SweepSpec& spec, const std::vector<Trial>& trials) {
     plan["trials"].push_back({{"id", t.id}, {"params", t.params}});
     const std::string dir = trial_dir(spec.out, t.id);
     fs::create_directories(dir);
-    // A running trial's trainer reads its config: never change it underneath.
-    if (read_status(dir).state != TrialState::running)
-      dist::write_file_atomic(dir + "/config.ini", config_to_ini(trial_config(spec, t, dir)));
+    // The id covers the swept parameters only. A trial that ran (or runs, or will resume) with
+    // another base config or [fixed] values must not be taken for this one: its results would be
+    // skipped over as finished, or its checkpoint resumed under another configuration.
+    const std::string ini = config_to_ini(trial_config(spec, t, dir)), path = dir + "/config.ini";
+    const TrialState state = read_status(dir).state;
+    const bool ran = state == TrialState::done || state == TrialState::stopped || state == TrialState::running ||
+                     state == TrialState::preempted;
+    if (ran && fs::exists(path) && dist::read_file(path) != ini)
+      throw ConfigError(fmt::format("{}: trial {} ({}) ran with another configuration than the spec gives it now "
+                                    "(base config or [fixed] changed?); use another sweep directory (--out)",
+                                    path, t.id, to_string(state)));
+    dist::write_file_atomic(path, ini);
   }
   dist::write_file_atomic(spec.out + "/spec.ini", dist::read_file(spec.path));
   dist::write_file_atomic(spec.out + "/sweep.json", plan.dump(2) + "\n");

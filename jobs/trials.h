@@ -60,8 +60,9 @@ bool better(double a, double b, const std::string& mode);  // a strictly better 
 // Best validation by `mode`; nullopt when there is none.
 std::optional<Validation> best_validation(const std::vector<Validation>& v, const std::string& mode);
 
-// Writes sweep.json, spec.ini and every trial's directory with config.ini (a trial that is running
-// keeps its config). `trials` is plan_trials(spec), or the seeds of `avf repro`.
+// Writes sweep.json, spec.ini and every trial's directory with config.ini. `trials` is
+// plan_trials(spec), or the seeds of `avf repro`. Throws ConfigError when a trial that is done,
+// stopped, running or preempted has a config.ini other than the one the spec now gives it.
 void prepare_sweep(const SweepSpec& spec, const std::vector<Trial>& trials);
 struct SweepPlan {
   std::string dir, name, metric, mode, spec_path;

@@ -306,6 +306,24 @@ TEST(SweepResume, OnlyFailedCancelledPreemptedAndNeverStartedTrialsRun) {
       << table;
 }
 
+TEST(SweepResume, ATrialThatRanWithAnotherConfigurationIsNotReused) {
+  ScriptedSweep s("train.lr = 0.1, 0.2\n", "[fixed]\ntrain.epochs = 3\n");
+  s.status(0, TrialState::done);
+  const std::string spec_path = s.root + "/spec.ini";
+  write_file(spec_path, "[sweep]\nname = t\n[fixed]\ntrain.epochs = 4\n[grid]\ntrain.lr = 0.1, 0.2\n");
+  const auto spec = load_sweep_spec(spec_path);
+  try {
+    prepare_sweep(spec, plan_trials(spec));
+    FAIL() << "no error";
+  } catch (const avf::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("trial " + s.trials[0].id + " (done) ran with another configuration"),
+              std::string::npos) << e.what();
+  }
+  // Not yet run: its configuration simply follows the spec.
+  s.status(0, TrialState::failed);
+  EXPECT_NO_THROW(prepare_sweep(spec, plan_trials(spec)));
+}
+
 TEST(SweepSlurm, ArraysSplitAtMaxArraySizeHeldThenReleasedWithDependencies) {
   ScriptedSweep s("train.lr = 0.1, 0.2, 0.3, 0.4, 0.5\n", "");
   // Stand-ins for sbatch and scontrol record their arguments.
