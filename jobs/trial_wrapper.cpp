@@ -24,6 +24,9 @@ namespace fs = std::filesystem;
 namespace avf::jobs {
 namespace {
 
+// Starts the line the wrapper writes into train.log before each attempt.
+const char* const kAttemptHeader = "== avf sweep trial ";
+
 volatile sig_atomic_t g_child = 0;
 volatile sig_atomic_t g_signal = 0;  // the last signal received
 
@@ -47,26 +50,31 @@ std::string slurm_job_id() {
   return env("SLURM_JOB_ID");
 }
 
-// Why the trainer failed: the last line of this attempt's log that mentions an error, else its last
-// line. The log is the trainer's own stderr, so this is its message; the launcher's own summary
-// ("srun: error: task 0: Exited with exit code 1", Open MPI's banner) says less and comes after it.
+// Why the trial failed, from this attempt's log: the trainer's last error line, else the launcher's
+// ("srun: error: task 0 launch failed"), else the last line of either. The launcher's summary of a
+// trainer error ("srun: error: task 0: Exited with exit code 1", Open MPI's banner) says less than
+// the trainer's own message, hence the order.
 std::string failure_reason(const std::string& log_path, std::streamoff from) {
   std::ifstream in(log_path);
   in.seekg(from);
-  std::string line, last, last_error;
   const auto from_launcher = [](const std::string& l) {
     for (const char* prefix : {"srun:", "slurmstepd:", "mpirun", "--------", "Primary job", "Child job", "["})
       if (l.rfind(prefix, 0) == 0) return true;
     return false;
   };
-  while (std::getline(in, line)) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos || from_launcher(line)) continue;
-    last = line;
-    std::string lower = line;
-    std::transform(lower.begin(), lower.end(), lower.begin(), ::tolower);
-    if (lower.find("error") != std::string::npos || lower.find("what():") != std::string::npos) last_error = line;
+  const auto is_error = [](std::string l) {
+    std::transform(l.begin(), l.end(), l.begin(), ::tolower);
+    return l.find("error") != std::string::npos || l.find("what():") != std::string::npos;
+  };
+  std::string trainer_error, launcher_error, trainer_last, launcher_last;
+  for (std::string line; std::getline(in, line);) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos || line.rfind(kAttemptHeader, 0) == 0) continue;
+    const bool launcher = from_launcher(line);
+    (launcher ? launcher_last : trainer_last) = line;
+    if (is_error(line)) (launcher ? launcher_error : trainer_error) = line;
   }
-  std::string reason = last_error.empty() ? last : last_error;
+  std::string reason = !trainer_error.empty() ? trainer_error : !launcher_error.empty() ? launcher_error
+                       : !trainer_last.empty() ? trainer_last : launcher_last;
   if (reason.size() > 400) reason = reason.substr(0, 400) + "...";
   return reason;
 }
@@ -101,7 +109,7 @@ int run_trial(const std::string& sweep_dir, const std::string& id, const std::ve
 
   const std::string log_path = dir + "/train.log";
   const std::streamoff log_start = fs::exists(log_path) ? std::streamoff(fs::file_size(log_path)) : 0;
-  std::ofstream(log_path, std::ios::app) << fmt::format("== avf sweep trial {} (attempt {}, {}): {}\n", id,
+  std::ofstream(log_path, std::ios::app) << fmt::format("{}{} (attempt {}, {}): {}\n", kAttemptHeader, id,
                                                         status.restarts + 1, host, join_command(argv));
   const int preempt_signal = signal_number(plan.resources.signal);
   for (int sig : {SIGUSR1, SIGUSR2, SIGTERM, SIGINT}) std::signal(sig, forward);
@@ -147,6 +155,11 @@ int run_trial(const std::string& sweep_dir, const std::string& id, const std::ve
   if (!stop_reason.empty() && (rc == exit_code::ok || rc == exit_code::preempted)) {
     status.state = TrialState::stopped;
     status.reason = stop_reason;
+  } else if (rc == exit_code::ok && !fs::exists(dir + "/checkpoints/last")) {
+    // srun can exit 0 when it failed to launch the task; a finished trainer always leaves `last`.
+    status.state = TrialState::failed;
+    status.reason = "the trainer ended without writing checkpoints/last: " + failure_reason(log_path, log_start);
+    result = exit_code::failure;
   } else if (rc == exit_code::ok) {
     status.state = TrialState::done;
   } else if (rc == exit_code::preempted) {

@@ -393,3 +393,35 @@ TEST(SweepCli, ActionsErrorsAndExitCodes) {
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("config '" + dir + "/missing.ini' does not exist"), std::string::npos) << r.output;
 }
+
+TEST(SweepTrial, FailureReasonsComeFromTheTrainerElseTheLauncher) {
+  ScriptedSweep s("train.lr = 0.1, 0.2\n");
+  // Launchers standing in for srun: what they print is what the trial log gets.
+  const std::string trainer_error = s.root + "/trainer_error.sh", launch_failed = s.root + "/launch_failed.sh";
+  write_file(trainer_error,
+             "#!/bin/sh\necho 'avf train: error: data.features: missing'\n"
+             "echo 'srun: error: vm: task 0: Exited with exit code 1'\nexit 1\n");
+  // srun has been seen to exit 0 after failing to launch its task.
+  write_file(launch_failed, "#!/bin/sh\necho 'srun: error: task 0 launch failed: Unspecified error'\n"
+                            "echo 'srun: Job step aborted'\nexit 0\n");
+  fs::permissions(trainer_error, fs::perms::owner_all);
+  fs::permissions(launch_failed, fs::perms::owner_all);
+  const std::string avf = AVF_BIN;
+  auto r = run_command(avf + " sweep trial " + s.plan.dir + " " + s.trials[0].id + " -- " + trainer_error);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  auto st = read_status(s.dir(0));
+  EXPECT_EQ(st.state, TrialState::failed);
+  EXPECT_EQ(st.reason, "exit code 1: avf train: error: data.features: missing");
+  r = run_command(avf + " sweep trial " + s.plan.dir + " " + s.trials[1].id + " -- " + launch_failed);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  st = read_status(s.dir(1));
+  EXPECT_EQ(st.state, TrialState::failed);
+  EXPECT_EQ(st.reason,
+            "the trainer ended without writing checkpoints/last: srun: error: task 0 launch failed: Unspecified error");
+  // A finished trial is never run again.
+  s.status(0, TrialState::done);
+  r = run_command(avf + " sweep trial " + s.plan.dir + " " + s.trials[0].id + " -- " + trainer_error);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("already done; not running it again"), std::string::npos) << r.output;
+  EXPECT_EQ(read_status(s.dir(0)).state, TrialState::done);
+}
