@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Early stopping across trials, for real, on the local backend: three trials of the real fusion
+# Early stopping across trials, for real, on the local backend. Median rule: three trials of the real fusion
 # stage run one after the other (throttle 1), so the rule's decisions are deterministic. With the
 # median rule (grace 2 epochs, 2 other trials needed), the third trial (batch 12: one step per epoch,
 # far behind at epoch 2) is stopped at epoch 2: it checkpoints and is recorded as stopped with the
@@ -40,4 +40,26 @@ epochs=$(grep -c '"kind":"validation"' "$trial/metrics.jsonl")
 grep -q "preemption signal received" "$trial/train.log" || fail "the trainer was not asked to stop"
 [[ -f $trial/checkpoints/last/model.pt ]] || fail "the stopped trial has no last checkpoint"
 echo "stopped after $epochs of 150 epochs"
+
+# ASHA (grace 1, eta 3: rungs at epochs 1, 3, 9): the first trial has no peer at its rungs and goes
+# on; the second (batch 12) is below the first at the epoch-1 rung and stops there.
+cat > "$work/asha.ini" <<INI
+[sweep]
+name = asha
+base = $work/base.ini
+out = $work/asha
+[grid]
+train.batch-size = 1, 12
+[resources]
+throttle = 1
+[early-stopping]
+rule = asha
+grace = 1
+eta = 3
+INI
+"$AVF" sweep run "$work/asha.ini" --backend local
+"$AVF" sweep status "$work/asha.ini" | tee "$work/asha.txt"
+grep -q "2 trials (1 done, 1 stopped)" "$work/asha.txt" || fail "asha: expected 1 done and 1 stopped"
+grep ' stopped ' "$work/asha.txt" | grep -q "asha rung at epoch 1: best metric .* is not in the top 1/3" ||
+  fail "asha: reason of the stopped trial"
 echo PASS
