@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `avf repro --seeds 2` on the real fusion stage: passes the bit-identical check, and fails it when determinism is broken on
-# purpose (the test-only --test-perturb changes the second seed-1 run).
+# `avf repro --seeds 2` on the real fusion stage: passes the bit-identical check, and fails it when
+# determinism is broken on purpose (the test-only --test-perturb changes the second seed-1 run).
+# With slurm: as a job array, and once more as one job from slurm/repro.sbatch.
 #   repro.sh local | slurm
 backend=${1:?usage: repro.sh local|slurm}
 source "$(dirname "$0")/lib.sh"
@@ -25,4 +26,12 @@ rc=0
 cat "$work/broken.txt"
 ((rc == 1)) || fail "a broken run must exit 1, got $rc"
 grep -q "Bit-identical check .*: \*\*FAIL\*\*" "$work/broken.txt" || fail "bit-identical check did not fail"
+
+if [[ $backend == slurm ]]; then
+  # slurm/repro.sbatch: the same inside one allocation (the template asks for 4 tasks; this node has 2).
+  job=$(sbatch --parsable --ntasks=2 --output="$work/template.out" "$SRC/slurm/repro.sbatch" "$work/tiny.ini" \
+    --seeds 2 --throttle 2 --out "$work/template")
+  wait_for 90 "repro.sbatch to finish" bash -c "[[ -z \$(squeue -h -j $job 2> /dev/null) ]]"
+  jq -e '.bit_identical' "$work/template/repro.json" > /dev/null || fail "repro.sbatch: $(tail -5 "$work/template.out")"
+fi
 echo PASS
