@@ -210,6 +210,26 @@ SweepSpec load_sweep_spec(const std::string& path) {
   return s;
 }
 
+double time_limit_seconds(const std::string& t) {
+  const auto dash = t.find('-');
+  const double days = dash == std::string::npos ? 0 : std::stod(t.substr(0, dash));
+  std::vector<double> f;
+  std::string rest = dash == std::string::npos ? t : t.substr(dash + 1);
+  for (size_t colon; (colon = rest.find(':')) != std::string::npos; rest = rest.substr(colon + 1))
+    f.push_back(std::stod(rest.substr(0, colon)));
+  f.push_back(std::stod(rest));
+  double s = 0;
+  if (dash != std::string::npos) {
+    const double units[] = {3600, 60, 1};  // hours[:minutes[:seconds]]
+    for (size_t i = 0; i < f.size(); ++i) s += f[i] * units[i];
+  } else if (f.size() == 3) {
+    s = f[0] * 3600 + f[1] * 60 + f[2];
+  } else {
+    s = f[0] * 60 + (f.size() == 2 ? f[1] : 0);  // minutes[:seconds]
+  }
+  return days * 86400 + s;
+}
+
 std::string plain_name(std::string text) {
   for (char& c : text)
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') c = '_';

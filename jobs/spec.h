@@ -80,6 +80,10 @@ std::string trial_id(const std::map<std::string, std::string>& params);
 // then what the sweep itself decides (run directory, checkpoint metric, threads, signal).
 Config trial_config(const SweepSpec& spec, const Trial& trial, const std::string& trial_dir);
 
+// Seconds of a SLURM time limit ("minutes", "minutes:seconds", "hours:minutes:seconds",
+// "days-hours", "days-hours:minutes", "days-hours:minutes:seconds"), as [resources] time accepts it.
+double time_limit_seconds(const std::string& slurm_time);
+
 // `text` with every character outside [A-Za-z0-9._-] replaced by '_': a name that may go into an
 // #SBATCH line (sbatch splits those on blanks and quotes).
 std::string plain_name(std::string text);

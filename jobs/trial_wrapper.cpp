@@ -123,9 +123,23 @@ int run_trial(const std::string& sweep_dir, const std::string& id, const std::ve
   std::string stop_reason;
   double stop_sent = 0;
   const double kill_after = 300;  // seconds a signalled trainer gets to checkpoint before SIGKILL
+  // Under SLURM the job's time limit ends the trial. Locally the wrapper does what SLURM would: the
+  // preemption signal signal-lead seconds before the limit (the trainer checkpoints, `resume`
+  // continues), SIGKILL at it; so no local trial runs unbounded either.
+  const double limit = slurm ? 0 : time_limit_seconds(plan.resources.time);
+  bool at_time_limit = false;
   int rc = -1;
   while ((rc = poll_process(child)) < 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    const double elapsed = now() - status.start;
+    if (limit > 0 && !at_time_limit && elapsed >= limit - plan.resources.signal_lead) {
+      log::warn("trial {}: {:.0f} s of its time limit {} left; asking it to checkpoint", id, limit - elapsed,
+                plan.resources.time);
+      at_time_limit = true;
+      g_signal = preempt_signal;
+      kill(child, preempt_signal);
+    }
+    if (limit > 0 && elapsed >= limit) kill(child, SIGKILL);
     if (stop_reason.empty() && plan.early_stopping.rule != "none") {
       const auto own = read_validations(dir);
       for (; seen < own.size() && stop_reason.empty(); ++seen) {
@@ -164,12 +178,14 @@ int run_trial(const std::string& sweep_dir, const std::string& id, const std::ve
     status.state = TrialState::done;
   } else if (rc == exit_code::preempted) {
     status.state = TrialState::preempted;
-    status.reason = fmt::format("stopped by SIG{}: checkpointed last", sigabbrev_np(g_signal ? g_signal : preempt_signal));
+    status.reason = fmt::format("stopped by SIG{}{}: checkpointed last", sigabbrev_np(g_signal ? g_signal : preempt_signal),
+                                at_time_limit ? " before the time limit" : "");
     result = exit_code::preempted;
   } else {
     status.state = TrialState::failed;
     status.reason = rc == 127 ? failure_reason(log_path, log_start)
-                    : rc > 128 ? fmt::format("trainer killed by SIG{}", sigabbrev_np(rc - 128))
+                    : rc > 128 ? fmt::format("trainer killed by SIG{}{}", sigabbrev_np(rc - 128),
+                                             at_time_limit ? " at the time limit" : "")
                                : fmt::format("exit code {}: {}", rc, failure_reason(log_path, log_start));
     result = exit_code::failure;
   }

@@ -425,3 +425,27 @@ TEST(SweepTrial, FailureReasonsComeFromTheTrainerElseTheLauncher) {
   EXPECT_NE(r.output.find("already done; not running it again"), std::string::npos) << r.output;
   EXPECT_EQ(read_status(s.dir(0)).state, TrialState::done);
 }
+
+TEST(SweepSpec, SlurmTimeLimitsInSeconds) {
+  EXPECT_EQ(time_limit_seconds("5"), 300);
+  EXPECT_EQ(time_limit_seconds("1:30"), 90);
+  EXPECT_EQ(time_limit_seconds("01:00:00"), 3600);
+  EXPECT_EQ(time_limit_seconds("2-3"), 2 * 86400 + 3 * 3600);
+  EXPECT_EQ(time_limit_seconds("1-00:30"), 86400 + 1800);
+  EXPECT_EQ(time_limit_seconds("1-00:00:05"), 86405);
+}
+
+TEST(SweepTrial, LocallyTheTimeLimitSignalsTheTrainerSignalLeadSecondsBefore) {
+  // time 1 minute, signal 58 s before it: the trainer gets USR2 after about 2 s.
+  ScriptedSweep s("train.lr = 0.1\n", "[resources]\ntime = 1\nsignal-lead = 58\n");
+  const std::string trainer = s.root + "/checkpointing_trainer.sh";
+  write_file(trainer, "#!/bin/bash\ntrap 'echo checkpointed; exit 3' USR2\nsleep 30 & wait\nexit 9\n");
+  fs::permissions(trainer, fs::perms::owner_all);
+  const auto r = run_command(std::string(AVF_BIN) + " sweep trial " + s.plan.dir + " " + s.trials[0].id + " -- " + trainer);
+  EXPECT_EQ(r.exit_code, 3) << r.output;
+  const auto st = read_status(s.dir(0));
+  EXPECT_EQ(st.state, TrialState::preempted);
+  EXPECT_EQ(st.reason, "stopped by SIGUSR2 before the time limit: checkpointed last");
+  EXPECT_GE(st.end - st.start, 1.5);
+  EXPECT_LT(st.end - st.start, 10);
+}
