@@ -16,6 +16,7 @@
 #include "core/subcommand.h"
 #include "core/version.h"
 #include "dist/atomic_file.h"
+#include "jobs/cli.h"
 #include "jobs/runner.h"
 
 namespace po = boost::program_options;
@@ -53,8 +54,8 @@ int cmd_repro(const std::vector<std::string>& args) {
   cmd.name = "repro";
   cmd.summary = "Run one config with N seeds: mean ± std of each CCC, and a bit-identical check of two same-seed runs.";
   cmd.usage = "avf repro <config> --seeds N [--backend local|slurm] [--out DIR] [options]";
-  cmd.options.add_options()("config-file", po::value<std::string>()->required(), "the training configuration (INI)")(
-      "seeds", po::value<int>()->required(), "number of seeds (1..N); seed 1 runs twice")(
+  cmd.options.add_options()("config-file", po::value<std::string>(), "the training configuration (INI)")(
+      "seeds", po::value<int>(), "number of seeds (1..N); seed 1 runs twice")(
       "backend", po::value<std::string>()->default_value("local"), "local | slurm (one job array, followed to the end)")(
       "out", po::value<std::string>(), "directory of the runs and the report (default: repro-<config name>)")(
       "ranks", po::value<int>()->default_value(1), "MPI ranks per run (the world size)")(
@@ -66,7 +67,7 @@ int cmd_repro(const std::vector<std::string>& args) {
       "test-perturb", po::value<std::string>(),
       "TEST ONLY: KEY=VALUE applied to the second seed-1 run alone, to prove that the check catches a difference");
   cmd.positional.add("config-file", 1);
-  auto parsed = parse_args(cmd, args);
+  auto parsed = jobs::parse_command(cmd, args, {"config-file", "seeds"});
   if (!parsed) return exit_code::ok;
   const auto& vm = parsed->vm;
   const std::string config_path = vm["config-file"].as<std::string>();

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/subcommand.h"
 #include "dist/atomic_file.h"
+#include "jobs/cli.h"
 #include "jobs/report.h"
 #include "jobs/runner.h"
 
@@ -31,13 +32,15 @@ const char* const kUsage =
     "jobs/README-sweeps.md. `avf sweep <action> --help` shows the options of one action.\n";
 
 CommandSpec action_spec(const std::string& action, const std::string& what) {
+  // status and report also take the sweep directory itself: their argument is the "target".
+  const bool on_target = action == "status" || action == "report";
   CommandSpec spec;
   spec.name = "sweep " + action;
   spec.summary = what;
-  spec.usage = fmt::format("avf sweep {} <{}> [options]", action, action == "status" || action == "report" ? "spec|sweep_dir" : "spec");
-  spec.options.add_options()(action == "status" || action == "report" ? "target" : "spec",
-                             po::value<std::string>()->required(), "the sweep spec (INI)");
-  spec.positional.add(action == "status" || action == "report" ? "target" : "spec", 1);
+  spec.usage = fmt::format("avf sweep {} <{}> [options]", action, on_target ? "spec|sweep_dir" : "spec");
+  spec.options.add_options()(on_target ? "target" : "spec", po::value<std::string>(),
+                             on_target ? "the sweep spec (INI) or its sweep directory" : "the sweep spec (INI)");
+  spec.positional.add(on_target ? "target" : "spec", 1);
   return spec;
 }
 
@@ -59,7 +62,7 @@ int plan(const std::vector<std::string>& args) {
   auto cmd = action_spec("plan", "Print the trials of a spec: stable ids and parameters (nothing is written).");
   cmd.options.add_options()("out", po::value<std::string>(), "sweep directory (default: [sweep] out)")(
       "configs", "print each trial's full configuration too");
-  auto parsed = parse_args(cmd, args);
+  auto parsed = jobs::parse_command(cmd, args, {"spec"});
   if (!parsed) return exit_code::ok;
   const auto spec = read_spec(parsed->vm);
   const auto trials = jobs::plan_trials(spec);
@@ -88,7 +91,7 @@ int run(const std::vector<std::string>& args, bool resume) {
       "poll", po::value<double>()->default_value(30), "slurm --wait: seconds between queue checks (one squeue each)")(
       "timeout", po::value<double>()->default_value(7 * 86400), "slurm --wait: give up after this many seconds")(
       "template", po::value<std::string>(), "slurm: sbatch template instead of the built-in slurm/sweep-array.sbatch.in");
-  auto parsed = parse_args(cmd, args);
+  auto parsed = jobs::parse_command(cmd, args, {"spec"});
   if (!parsed) return exit_code::ok;
   const auto& vm = parsed->vm;
   const std::string backend = vm["backend"].as<std::string>();
@@ -128,7 +131,7 @@ int run(const std::vector<std::string>& args, bool resume) {
 
 int status(const std::vector<std::string>& args) {
   auto cmd = action_spec("status", "One line per trial: state, best metric so far, epochs, elapsed, reason.");
-  auto parsed = parse_args(cmd, args);
+  auto parsed = jobs::parse_command(cmd, args, {"target"});
   if (!parsed) return exit_code::ok;
   const auto plan = plan_of(parsed->vm["target"].as<std::string>());
   // The queue is asked only when some trial went through SLURM, and then once.
@@ -140,7 +143,7 @@ int status(const std::vector<std::string>& args) {
 
 int report(const std::vector<std::string>& args) {
   auto cmd = action_spec("report", "Leaderboard (CSV, Markdown) sorted by the metric, best checkpoint, plots.");
-  auto parsed = parse_args(cmd, args);
+  auto parsed = jobs::parse_command(cmd, args, {"target"});
   if (!parsed) return exit_code::ok;
   const auto plan = plan_of(parsed->vm["target"].as<std::string>());
   const auto files = jobs::write_report(plan);
@@ -160,10 +163,10 @@ int trial(const std::vector<std::string>& args) {
   cmd.name = "sweep trial";
   cmd.summary = "Run one trial of a sweep (started by the job array or the local backend).";
   cmd.usage = "avf sweep trial <sweep_dir> <trial_id> [--slurm] [-- launcher...]";
-  cmd.options.add_options()("sweep-dir", po::value<std::string>()->required(), "sweep directory")(
-      "id", po::value<std::string>()->required(), "trial id")("slurm", "record the SLURM job and requeue after preemption");
+  cmd.options.add_options()("sweep-dir", po::value<std::string>(), "sweep directory")(
+      "id", po::value<std::string>(), "trial id")("slurm", "record the SLURM job and requeue after preemption");
   cmd.positional.add("sweep-dir", 1).add("id", 1);
-  auto parsed = parse_args(cmd, own);
+  auto parsed = jobs::parse_command(cmd, own, {"sweep-dir", "id"});
   if (!parsed) return exit_code::ok;
   return jobs::run_trial(parsed->vm["sweep-dir"].as<std::string>(), parsed->vm["id"].as<std::string>(), launcher,
                          parsed->vm.count("slurm") > 0);

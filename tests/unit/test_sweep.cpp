@@ -379,6 +379,17 @@ TEST(SweepCli, ActionsErrorsAndExitCodes) {
   auto r = run_command(avf + " sweep plan " + spec);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.output.find("sweep fusion-paper: 80 trials, metric mean (max)"), std::string::npos) << r.output;
+  r = run_command(avf + " sweep run --help");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("usage: avf sweep run <spec> [options]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--backend"), std::string::npos) << r.output;
+  r = run_command(avf + " repro --help");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("--test-perturb"), std::string::npos) << r.output;
+  r = run_command(avf + " sweep run --backend local");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.output.find("command line: spec is missing; usage: avf sweep run <spec> [options]"), std::string::npos)
+      << r.output;
   r = run_command(avf + " sweep stats " + spec);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.output.find("unknown action 'stats' (did you mean 'status'?)"), std::string::npos) << r.output;
