@@ -21,6 +21,8 @@ const avf::Subcommand kCommands[] = {
     {"evaluate", "CCC table (audio | visual | fusion, raw and post-processed), predictions and plots", avf::cmd_evaluate},
     {"export", "a checkpoint's weights to HDF5 (one dataset per parameter/buffer)", avf::cmd_export},
     {"bench", "benchmarks with nccl-tests columns (allreduce)", avf::cmd_bench},
+    {"sweep", "hyperparameter sweeps: plan, run (local or SLURM job array), status, resume, report", avf::cmd_sweep},
+    {"repro", "run one config with N seeds: mean ± std of each CCC and a bit-identical check", avf::cmd_repro},
 };
 
 void print_help() {

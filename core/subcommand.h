@@ -20,5 +20,7 @@ int cmd_evaluate(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_inspect_any(const std::vector<std::string>& args);  // checkpoint or dataset
+int cmd_sweep(const std::vector<std::string>& args);   // jobs/cmd_sweep.cpp
+int cmd_repro(const std::vector<std::string>& args);   // jobs/cmd_repro.cpp
 
 }  // namespace avf
