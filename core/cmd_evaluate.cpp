@@ -118,16 +118,7 @@ void write_outputs(const std::string& dir, const std::vector<ModelScores>& model
       const auto& info = m.data->videos()[vp.video];
       const auto& labels = m.data->frame_labels(vp.video);
       const std::string csv = (pred_dir / (info.id + ".csv")).string();
-      std::ofstream out(csv);
-      out << "frame,time";
-      for (const auto& t : targets) out << "," << t << "," << t << "_label";
-      out << "\n";
-      for (int64_t f = 0; f < info.n_frames; ++f) {
-        out << f << "," << fmt::format("{:.2f}", f / fps);
-        for (size_t t = 0; t < T; ++t) out << "," << vp.frames[f * T + t] << "," << labels[f * T + t];
-        out << "\n";
-      }
-      out.close();
+      write_prediction_csv(csv, vp.frames, labels, targets, info.n_frames, fps);
       plot_prediction_csv(csv, (pred_dir / (info.id + ".png")).string(), fmt::format("{} model, {}", m.name, info.id), targets);
     }
   }

@@ -8,7 +8,7 @@
 #include "core/command_line.h"
 #include "core/exit_codes.h"
 #include "core/feature_store.h"
-#include "core/geometry.h"
+#include "core/feature_extraction.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/run_context.h"
@@ -17,19 +17,6 @@
 #include "dist/sampler.h"
 
 namespace avf {
-namespace {
-
-// Copies [B, L, K] features of `refs` into the video's [n_sub, K] array.
-void scatter(const torch::Tensor& feats, const std::vector<SequenceRef>& refs, int64_t n_sub, std::vector<float>& out) {
-  const int64_t L = feats.size(1), K = feats.size(2);
-  out.resize(n_sub * K);
-  auto f = feats.contiguous();
-  for (size_t b = 0; b < refs.size(); ++b)
-    for (int64_t l = 0; l < L && refs[b].first_sub + l < n_sub; ++l)
-      std::copy_n(f.data_ptr<float>() + (b * L + l) * K, K, out.data() + (refs[b].first_sub + l) * K);
-}
-
-}  // namespace
 
 int cmd_extract(const std::vector<std::string>& args) {
   CommandSpec spec;
@@ -54,34 +41,16 @@ int cmd_extract(const std::vector<std::string>& args) {
     throw std::runtime_error("the visual and audio checkpoints were trained on different targets or sub-sequence lengths");
   auto data = open_shard_data(geometry, &visual.config, &audio.config);
   const int64_t L = geometry.data.sequence_frames / geometry.data.subsequence_frames;
-  const int64_t T = data->targets().size(), S = geometry.data.subsequence_frames;
+  const int64_t S = geometry.data.subsequence_frames;
   const auto mine = dist::shard_range(int64_t(data->videos().size()), ctx.world.size, ctx.world.rank);
 
   int64_t total = 0;  // sequences of this rank, scaled to the job (ranks progress at about the same rate)
   for (int64_t i : mine) total += int64_t(data->covering_sequences(size_t(i), L).size());
   Progress progress("extract", total * ctx.world.size, "sequences", c.log.progress, c.log.interval);
   std::vector<VideoFeatures> out;
-  torch::NoGradGuard no_grad;
-  for (int64_t i : mine) {
-    const auto& info = data->videos()[i];
-    VideoFeatures v;
-    v.id = info.id, v.partition = info.partition, v.n_frames = info.n_frames, v.n_sub = info.n_sub;
-    const auto sequences = data->covering_sequences(size_t(i), L);
-    for (size_t at = 0; at < sequences.size(); at += size_t(c.train.batch_size)) {
-      std::vector<SequenceRef> refs(sequences.begin() + at, sequences.begin() + std::min(sequences.size(), at + size_t(c.train.batch_size)));
-      Batch b = data->make_batch(refs, 0, false);
-      b.visual = b.visual.to(ctx.device), b.audio = b.audio.to(ctx.device);
-      scatter(visual.model->features(b).cpu(), refs, v.n_sub, v.visual);
-      scatter(audio.model->features(b).cpu(), refs, v.n_sub, v.audio);
-      progress.advance(int64_t(refs.size()) * ctx.world.size);
-    }
-    // Sub-sequence labels exactly as training computes them.
-    v.frame_labels = data->frame_labels(size_t(i));
-    v.sub_labels.resize(v.n_sub * T);
-    for (int64_t j = 0; j < v.n_sub; ++j)
-      geometry::subsequence_label(v.frame_labels.data(), v.n_frames, T, S, j, v.sub_labels.data() + j * T);
-    out.push_back(std::move(v));
-  }
+  for (int64_t i : mine)
+    out.push_back(extract_video_features(*data, size_t(i), *visual.model, *audio.model, L, S, c.train.batch_size, ctx.device,
+                                         [&](int64_t n) { progress.advance(n * ctx.world.size); }));
   progress.finish();
   const std::string dir = parsed->vm["output"].as<std::string>();
   write_features(dir, ctx.world.rank, out, data->targets());

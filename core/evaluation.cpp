@@ -1,6 +1,9 @@
 #include "core/evaluation.h"
 
 #include <cmath>
+#include <fstream>
+
+#include <fmt/format.h>
 
 #include "core/geometry.h"
 #include "dist/sampler.h"
@@ -98,6 +101,21 @@ std::vector<VideoPrediction> gather_predictions(const std::vector<VideoPredictio
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.video < b.video; });
   return out;
+}
+
+void write_prediction_csv(const std::string& path, const std::vector<float>& frames, const std::vector<float>& labels,
+                          const std::vector<std::string>& targets, int64_t n_frames, double fps) {
+  const size_t T = targets.size();
+  std::ofstream out(path);
+  out << "frame,time";
+  for (const auto& t : targets) out << "," << t << "," << t << "_label";
+  out << "\n";
+  for (int64_t f = 0; f < n_frames; ++f) {
+    out << f << "," << fmt::format("{:.2f}", f / fps);
+    for (size_t t = 0; t < T; ++t) out << "," << frames[f * T + t] << "," << labels[f * T + t];
+    out << "\n";
+  }
+  if (!out) throw std::runtime_error("cannot write " + path);
 }
 
 }  // namespace avf

@@ -34,4 +34,8 @@ std::vector<CccStats> merge_across_ranks(const std::vector<CccStats>& local, dis
 std::vector<VideoPrediction> gather_predictions(const std::vector<VideoPrediction>& local, const StageData& data,
                                                 dist::Communicator& comm);
 
+// Per-frame CSV: frame, time, then per target the prediction and the label (NaN where unknown).
+void write_prediction_csv(const std::string& path, const std::vector<float>& frames, const std::vector<float>& labels,
+                          const std::vector<std::string>& targets, int64_t n_frames, double fps);
+
 }  // namespace avf

@@ -19,6 +19,7 @@ const avf::Subcommand kCommands[] = {
     {"train", "train the visual, audio or fusion network (data-parallel over MPI ranks)", avf::cmd_train},
     {"extract", "write per-sub-sequence audio and visual features for the fusion stage", avf::cmd_extract},
     {"evaluate", "CCC table (audio | visual | fusion, raw and post-processed), predictions and plots", avf::cmd_evaluate},
+    {"predict", "per-frame predictions and a plot for a new video from trained checkpoints", avf::cmd_predict},
     {"export", "a checkpoint's weights to HDF5 (one dataset per parameter/buffer)", avf::cmd_export},
     {"bench", "benchmarks with nccl-tests columns (allreduce)", avf::cmd_bench},
     {"sweep", "hyperparameter sweeps: plan, run (local or SLURM job array), status, resume, report", avf::cmd_sweep},

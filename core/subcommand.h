@@ -18,6 +18,7 @@ int cmd_inspect(const std::vector<std::string>& args);
 int cmd_extract(const std::vector<std::string>& args);
 int cmd_evaluate(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
+int cmd_predict(const std::vector<std::string>& args);
 int cmd_bench(const std::vector<std::string>& args);
 int cmd_inspect_any(const std::vector<std::string>& args);  // checkpoint or dataset
 int cmd_sweep(const std::vector<std::string>& args);   // jobs/cmd_sweep.cpp

@@ -4,6 +4,7 @@
 
 #include "core/shard_format.h"
 #include "preprocess/audio.h"
+#include "preprocess/shard_writer.h"
 #include "preprocess/spectrogram.h"
 
 namespace avf::pre {
@@ -28,6 +29,30 @@ std::string Params::to_json() const {
                       {"spectrogram", "log-power dB, Hann window, bins 0..freq_bins-1 at k*15.625 Hz"},
                       {"shard_format_version", shard::kVersion}};
   return j.dump();  // nlohmann::json objects keep keys sorted
+}
+
+Params Params::from_json(const std::string& text, const std::string& source) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) throw std::runtime_error(source + ": preprocessing parameters are not a JSON object");
+  Params p;
+  try {
+    p.layout = j.at("layout").get<std::string>();
+    p.fps = j.at("fps").get<double>();
+    p.face_size = j.at("face_size").get<int>();
+    p.freq_bins = j.at("freq_bins").get<int>();
+    p.face_detector = j.at("face_detector").get<std::string>();
+    p.detect_width = j.at("detect_width").get<int>();
+    p.face_margin = j.at("face_margin").get<double>();
+    p.min_face = j.at("min_face").get<double>();
+    p.box_smoothing = j.at("box_smoothing").get<double>();
+    p.max_gap = j.at("max_gap").get<int>();
+    p.length_tolerance = j.at("length_tolerance_s").get<double>();
+    p.time_column = j.at("time_column").get<std::string>();
+    p.compression = parse_compression(j.at("compression").get<std::string>());
+  } catch (const std::exception& e) {
+    throw std::runtime_error(source + ": preprocessing parameters: " + e.what());
+  }
+  return p;
 }
 
 }  // namespace avf::pre

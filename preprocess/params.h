@@ -22,6 +22,9 @@ struct Params {
   std::string time_column = "time";
   Compression compression;
   std::string to_json() const;   // canonical (sorted keys), so equal params give equal text
+  // The knobs back from to_json() text (e.g. a manifest's `params`), to preprocess new videos the
+  // same way; `source` names where the text came from in errors.
+  static Params from_json(const std::string& json, const std::string& source);
 };
 
 }  // namespace avf::pre
