@@ -11,10 +11,15 @@
 #include "core/bench_table.h"
 #include "core/command_line.h"
 #include "core/exit_codes.h"
+#include "core/geometry.h"
+#include "core/loader.h"
+#include "core/shard_reader.h"
+#include "core/stage_data.h"
 #include "core/models/make_models.h"
 #include "core/run_context.h"
 #include "core/subcommand.h"
 #include "dist/reducer.h"
+#include "dist/sampler.h"
 
 namespace po = boost::program_options;
 
@@ -69,26 +74,79 @@ double reducer_step(ShapedModel& model, dist::Communicator& comm, const Config& 
   });
 }
 
+// `avf bench loader`: training batches of the visual stage (the heavy reader: face clips) assembled from
+// the shards in random order, by the prefetching loader with 1..max_threads reader threads, against a
+// raw read of the same face rows in one thread. HDF5 calls are serialised by Debian's thread-safe
+// build; only the chunk fetch holds the lock, decompression and assembly run in parallel.
+void bench_loader(const Config& c, int batches, int max_threads, BenchTable& table) {
+  Config v = c;
+  v.train.stage = "visual";
+  auto data = open_stage_data(v);
+  const int64_t S = c.data.subsequence_frames, L = c.data.sequence_frames / S;
+  const auto sequences = data->training_sequences(c.data.train_partition, L, c.data.stride / S);
+  if (sequences.empty()) throw std::runtime_error("no training sequences to read");
+  dist::DistributedSampler sampler(int64_t(sequences.size()), 1, 0, c.train.batch_size, c.train.seed);
+  std::vector<std::vector<SequenceRef>> plan;
+  for (int64_t epoch = 0; int(plan.size()) < batches; ++epoch)
+    for (const auto& idx : sampler.epoch_batches(epoch)) {
+      if (int(plan.size()) == batches) break;
+      std::vector<SequenceRef> refs;
+      for (int64_t i : idx) refs.push_back(sequences[i]);
+      plan.push_back(std::move(refs));
+    }
+  const auto& reader = *data->shard_reader();
+  const double bytes = double(c.train.batch_size) * L * S * reader.face_height() * reader.face_width() * 3;
+  std::vector<uint8_t> rows(size_t(S) * reader.face_height() * reader.face_width() * 3);
+  auto start = std::chrono::steady_clock::now();
+  for (const auto& batch : plan)
+    for (const auto& ref : batch)
+      for (int64_t l = 0; l < L; ++l) {
+        const auto& info = data->videos()[ref.video];
+        const int64_t first = geometry::first_frame(std::min(ref.first_sub + l, info.n_sub - 1), info.n_frames, S);
+        reader.read_faces(ref.video, first, S, rows.data());
+      }
+  table.row("raw face reads, 1 thread", bytes, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / batches);
+  for (int threads = 1; threads <= max_threads; threads *= 2) {
+    start = std::chrono::steady_clock::now();
+    Loader loader(*data, plan, 0, c.train.seed, true, threads, 2 * threads);
+    while (loader.next()) {
+    }
+    table.row(fmt::format("loader, {} thread{}", threads, threads == 1 ? "" : "s"), bytes,
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / batches);
+  }
+}
+
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& args) {
   CommandSpec spec;
   spec.name = "bench";
-  spec.summary = "Benchmarks with nccl-tests columns (size, time, algbw, busbw): allreduce.";
-  spec.usage = "mpirun -np 2 avf bench allreduce [--min-bytes 1024] [--max-bytes 268435456] [--iters 10] [--json FILE]";
+  spec.summary = "Benchmarks with nccl-tests columns (size, time, algbw, busbw): allreduce, loader.";
+  spec.usage = "mpirun -np 2 avf bench allreduce [--min-bytes 1024] [--max-bytes 268435456] [--iters 10] [--json FILE]\n"
+               "       avf bench loader --data.shards DIR [--batches 20] [--max-threads 4] [--json FILE]";
   spec.takes_config = true;
   std::string part, json;
   double min_bytes = 1024, max_bytes = 256.0 * (1 << 20);
-  int iters = 10;
-  spec.options.add_options()("part", po::value(&part)->required(), "allreduce")(
+  int iters = 10, batches = 20, max_threads = 4;
+  spec.options.add_options()("part", po::value(&part)->required(), "allreduce | loader")(
+      "batches", po::value(&batches), "loader: training batches read per measurement")(
+      "max-threads", po::value(&max_threads), "loader: reader threads up to this (1, 2, 4, ...)")(
       "min-bytes", po::value(&min_bytes), "smallest message")("max-bytes", po::value(&max_bytes), "largest message")(
       "iters", po::value(&iters), "timed repetitions per size (median reported)")("json", po::value(&json), "write results here");
   spec.positional.add("part", 1);
   auto parsed = parse_args(spec, args);
   if (!parsed) return exit_code::ok;
-  if (part != "allreduce") throw ConfigError(fmt::format("unknown benchmark '{}' (known: allreduce)", part));
+  if (part != "allreduce" && part != "loader") throw ConfigError(fmt::format("unknown benchmark '{}' (known: allreduce, loader)", part));
   const Config& c = parsed->config;
   RunContext ctx = start_run(c);
+  if (part == "loader") {
+    BenchTable table(fmt::format("loader: visual-stage batches of {} sequences from {} (time per batch)", c.train.batch_size,
+                                 c.data.shards), 1, ctx.world.rank == 0);
+    table.header();
+    bench_loader(c, batches, max_threads, table);
+    table.save(json);
+    return exit_code::ok;
+  }
 
   BenchTable table("all-reduce: raw MPI_Allreduce vs the reducer's bucketed path", ctx.world.size, ctx.world.rank == 0);
   table.header();

@@ -50,6 +50,7 @@ class ShardStageData : public StageData {
   const std::vector<VideoInfo>& videos() const override { return videos_; }
   const std::vector<std::string>& targets() const override { return targets_; }
   const std::vector<float>& frame_labels(size_t v) const override { return labels_[v]; }
+  const ShardReader* shard_reader() const override { return &reader_; }
   bool usable(const SequenceRef& r) const override {
     if (!visual_ || data_.face_policy != "skip") return true;
     const auto& v = reader_.videos()[r.video];

@@ -14,6 +14,8 @@
 
 namespace avf {
 
+class ShardReader;
+
 struct SequenceRef {
   size_t video;       // index into videos()
   int64_t first_sub;  // first of the L sub-sequences (indices past the video's end repeat its last)
@@ -41,6 +43,8 @@ class StageData {
   // thread builds it and whenever; `train` selects random (train) or centre (eval) crops.
   virtual Batch make_batch(const std::vector<SequenceRef>& refs, uint64_t seed, bool train) const = 0;
 
+  // The shards behind the data (visual and audio stages), for benchmarks of raw reads.
+  virtual const ShardReader* shard_reader() const { return nullptr; }
   // Whether a training sequence may be used (face-policy=skip drops sequences with too few faces).
   virtual bool usable(const SequenceRef&) const { return true; }
 
