@@ -115,10 +115,10 @@ int cmd_repro(const std::vector<std::string>& args) {
   if (backend == "local") {
     rc = jobs::run_local(plan, jobs::trials_to_run(plan, {}, false));
   } else {
-    const auto todo = jobs::trials_to_run(plan, jobs::queued_jobs(), true);
-    if (!todo.empty()) {
-      jobs::submit_slurm(plan, todo, jobs::max_array_size());
-      if (!jobs::wait_slurm(plan, todo, vm["poll"].as<double>(), vm["timeout"].as<double>())) {
+    const auto pending = jobs::trials_to_run(plan, jobs::queued_jobs(), true);
+    if (!pending.empty()) {
+      jobs::submit_slurm(plan, pending, jobs::max_array_size());
+      if (!jobs::wait_slurm(plan, pending, vm["poll"].as<double>(), vm["timeout"].as<double>())) {
         log::error("repro {}: not finished after {:.0f} s", spec.out, vm["timeout"].as<double>());
         return exit_code::failure;
       }

@@ -104,15 +104,15 @@ int run(const std::vector<std::string>& args, bool resume) {
   const auto plan = jobs::load_plan(spec.out);
   const bool slurm = backend == "slurm";
   const std::set<std::string> queued = slurm ? jobs::queued_jobs() : std::set<std::string>{};
-  const auto todo = jobs::trials_to_run(plan, queued, slurm);
+  const auto pending = jobs::trials_to_run(plan, queued, slurm);
   log::info("sweep {}: {} trials, {} to run, the others are finished or still queued", spec.out, plan.trials.size(),
-            todo.size());
-  if (!slurm) return todo.empty() ? exit_code::ok : jobs::run_local(plan, todo);
+            pending.size());
+  if (!slurm) return pending.empty() ? exit_code::ok : jobs::run_local(plan, pending);
 
-  if (!todo.empty())
-    jobs::submit_slurm(plan, todo, jobs::max_array_size(), vm.count("template") ? vm["template"].as<std::string>() : "");
+  if (!pending.empty())
+    jobs::submit_slurm(plan, pending, jobs::max_array_size(), vm.count("template") ? vm["template"].as<std::string>() : "");
   if (!vm.count("wait")) {
-    std::printf("submitted %zu trials; follow them with: avf sweep status %s\n", todo.size(), spec.out.c_str());
+    std::printf("submitted %zu trials; follow them with: avf sweep status %s\n", pending.size(), spec.out.c_str());
     return exit_code::ok;
   }
   // Follows every trial of the sweep, also those an earlier run submitted.
