@@ -224,6 +224,10 @@ int run_training(const Config& c) {
     if (early.should_stop()) log::info("early stopping: no improvement in {} validations", early.patience);
   }
   log::info("done: best {} = {:.4f} at step {}; checkpoints in {}", c.checkpoint.metric, early.best, early.best_step, ckpt_dir);
+  // The last record says the run finished (not crashed, not preempted): the sweep wrapper tells a
+  // completed trial from a launcher that exited 0 without running the trainer by it.
+  metrics.write({{"kind", "done"}, {"epoch", pos.epoch}, {"step", pos.step}, {"best", early.best},
+                 {"best_step", early.best_step}, {"stopped_early", early.should_stop()}});
   if (rank0) {
     const std::string png = (std::filesystem::path(c.train.out) / "training.png").string();
     if (plot_training_curves(metrics.path(), png, fmt::format("{} stage: {}", c.train.stage, c.train.out)))

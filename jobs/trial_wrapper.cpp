@@ -27,6 +27,10 @@ namespace {
 // Starts the line the wrapper writes into train.log before each attempt.
 const char* const kAttemptHeader = "== avf sweep trial ";
 
+// A launch that never reached the trainer is tried again this many times, this long apart.
+constexpr int kLaunchRetries = 2;
+constexpr int kRelaunchDelaySeconds = 3;
+
 volatile sig_atomic_t g_child = 0;
 volatile sig_atomic_t g_signal = 0;  // the last signal received
 
@@ -50,33 +54,52 @@ std::string slurm_job_id() {
   return env("SLURM_JOB_ID");
 }
 
+// Lines the launcher writes (srun, slurmstepd, mpirun and Open MPI's banners), not the trainer.
+bool from_launcher(const std::string& line) {
+  for (const char* prefix : {"srun:", "slurmstepd:", "mpirun", "--------", "Primary job", "Child job", "["})
+    if (line.rfind(prefix, 0) == 0) return true;
+  return false;
+}
+
+// Calls `visit(line, launcher)` for every non-blank line of the log from offset `from`, skipping the
+// wrapper's attempt headers.
+template <typename Visit>
+void scan_log(const std::string& log_path, std::streamoff from, Visit visit) {
+  std::ifstream in(log_path);
+  in.seekg(from);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find_first_not_of(" \t\r") == std::string::npos || line.rfind(kAttemptHeader, 0) == 0) continue;
+    visit(line, from_launcher(line));
+  }
+}
+
 // Why the trial failed, from this attempt's log: the trainer's last error line, else the launcher's
 // ("srun: error: task 0 launch failed"), else the last line of either. The launcher's summary of a
 // trainer error ("srun: error: task 0: Exited with exit code 1", Open MPI's banner) says less than
 // the trainer's own message, hence the order.
 std::string failure_reason(const std::string& log_path, std::streamoff from) {
-  std::ifstream in(log_path);
-  in.seekg(from);
-  const auto from_launcher = [](const std::string& l) {
-    for (const char* prefix : {"srun:", "slurmstepd:", "mpirun", "--------", "Primary job", "Child job", "["})
-      if (l.rfind(prefix, 0) == 0) return true;
-    return false;
-  };
   const auto is_error = [](std::string l) {
     std::transform(l.begin(), l.end(), l.begin(), ::tolower);
     return l.find("error") != std::string::npos || l.find("what():") != std::string::npos;
   };
   std::string trainer_error, launcher_error, trainer_last, launcher_last;
-  for (std::string line; std::getline(in, line);) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos || line.rfind(kAttemptHeader, 0) == 0) continue;
-    const bool launcher = from_launcher(line);
+  scan_log(log_path, from, [&](const std::string& line, bool launcher) {
     (launcher ? launcher_last : trainer_last) = line;
     if (is_error(line)) (launcher ? launcher_error : trainer_error) = line;
-  }
+  });
   std::string reason = !trainer_error.empty() ? trainer_error : !launcher_error.empty() ? launcher_error
                        : !trainer_last.empty() ? trainer_last : launcher_last;
   if (reason.size() > 400) reason = reason.substr(0, 400) + "...";
   return reason;
+}
+
+// Whether any rank of the trainer wrote a line since `from`: if none did, the launch itself failed
+// (e.g. srun's "task 0 launch failed" when a requeued job's first step finds the PMIx socket of
+// its previous run still there) and launching again, as a new step, can succeed.
+bool trainer_spoke(const std::string& log_path, std::streamoff from) {
+  bool spoke = false;
+  scan_log(log_path, from, [&](const std::string&, bool launcher) { spoke = spoke || !launcher; });
+  return spoke;
 }
 
 }  // namespace
@@ -108,60 +131,68 @@ int run_trial(const std::string& sweep_dir, const std::string& id, const std::ve
   write_status(dir, status);
 
   const std::string log_path = dir + "/train.log";
-  const std::streamoff log_start = fs::exists(log_path) ? std::streamoff(fs::file_size(log_path)) : 0;
-  std::ofstream(log_path, std::ios::app) << fmt::format("{}{} (attempt {}, {}): {}\n", kAttemptHeader, id,
-                                                        status.restarts + 1, host, join_command(argv));
   const int preempt_signal = signal_number(plan.resources.signal);
   for (int sig : {SIGUSR1, SIGUSR2, SIGTERM, SIGINT}) std::signal(sig, forward);
-  const pid_t child = spawn_process(argv, log_path);
-  g_child = child;
-  if (g_signal) kill(child, g_signal);  // arrived while the trainer was being started
-  log::info("trial {}: started {} (pid {})", id, join_command(argv), child);
-
   // Early stopping reads every trial's metrics, so only when this trial has a new validation.
   size_t seen = read_validations(dir).size();
   std::string stop_reason;
-  double stop_sent = 0;
-  const double kill_after = 300;  // seconds a signalled trainer gets to checkpoint before SIGKILL
   // Under SLURM the job's time limit ends the trial. Locally the wrapper does what SLURM would: the
   // preemption signal signal-lead seconds before the limit (the trainer checkpoints, `resume`
   // continues), SIGKILL at it; so no local trial runs unbounded either.
   const double limit = slurm ? 0 : time_limit_seconds(plan.resources.time);
   bool at_time_limit = false;
+  std::streamoff log_start = 0;
   int rc = -1;
-  while ((rc = poll_process(child)) < 0) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    const double elapsed = now() - status.start;
-    if (limit > 0 && !at_time_limit && elapsed >= limit - plan.resources.signal_lead) {
-      log::warn("trial {}: {:.0f} s of its time limit {} left; asking it to checkpoint", id, limit - elapsed,
-                plan.resources.time);
-      at_time_limit = true;
-      g_signal = preempt_signal;
-      kill(child, preempt_signal);
-    }
-    if (limit > 0 && elapsed >= limit) kill(child, SIGKILL);
-    if (stop_reason.empty() && plan.early_stopping.rule != "none") {
-      const auto own = read_validations(dir);
-      for (; seen < own.size() && stop_reason.empty(); ++seen) {
-        std::vector<std::vector<Validation>> others;
-        for (const auto& t : plan.trials)
-          if (t.id != id) others.push_back(read_validations(trial_dir(plan.dir, t.id)));
-        stop_reason = early_stop_reason(plan.early_stopping, plan.mode,
-                                         std::vector<Validation>(own.begin(), own.begin() + long(seen) + 1), others);
-      }
-      if (!stop_reason.empty()) {
-        log::info("trial {}: {}; stopping it", id, stop_reason);
+  for (int launch = 1;; ++launch) {
+    log_start = fs::exists(log_path) ? std::streamoff(fs::file_size(log_path)) : 0;
+    std::ofstream(log_path, std::ios::app) << fmt::format("{}{} (attempt {}, {}): {}\n", kAttemptHeader, id,
+                                                          status.restarts + 1, host, join_command(argv));
+    const pid_t child = spawn_process(argv, log_path);
+    g_child = child;
+    if (g_signal) kill(child, g_signal);  // arrived while the trainer was being started
+    log::info("trial {}: started {} (pid {})", id, join_command(argv), child);
+
+    double stop_sent = 0;
+    const double kill_after = 300;  // seconds a signalled trainer gets to checkpoint before SIGKILL
+    while ((rc = poll_process(child)) < 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      const double elapsed = now() - status.start;
+      if (limit > 0 && !at_time_limit && elapsed >= limit - plan.resources.signal_lead) {
+        log::warn("trial {}: {:.0f} s of its time limit {} left; asking it to checkpoint", id, limit - elapsed,
+                  plan.resources.time);
+        at_time_limit = true;
+        g_signal = preempt_signal;
         kill(child, preempt_signal);
-        stop_sent = now();
+      }
+      if (limit > 0 && elapsed >= limit) kill(child, SIGKILL);
+      if (stop_reason.empty() && plan.early_stopping.rule != "none") {
+        const auto own = read_validations(dir);
+        for (; seen < own.size() && stop_reason.empty(); ++seen) {
+          std::vector<std::vector<Validation>> others;
+          for (const auto& t : plan.trials)
+            if (t.id != id) others.push_back(read_validations(trial_dir(plan.dir, t.id)));
+          stop_reason = early_stop_reason(plan.early_stopping, plan.mode,
+                                           std::vector<Validation>(own.begin(), own.begin() + long(seen) + 1), others);
+        }
+        if (!stop_reason.empty()) {
+          log::info("trial {}: {}; stopping it", id, stop_reason);
+          kill(child, preempt_signal);
+          stop_sent = now();
+        }
+      }
+      if (stop_sent > 0 && now() - stop_sent > kill_after) {
+        log::warn("trial {}: trainer did not stop {:.0f} s after the signal; killing it", id, kill_after);
+        kill(child, SIGKILL);
+        stop_sent = 0;
       }
     }
-    if (stop_sent > 0 && now() - stop_sent > kill_after) {
-      log::warn("trial {}: trainer did not stop {:.0f} s after the signal; killing it", id, kill_after);
-      kill(child, SIGKILL);
-      stop_sent = 0;
-    }
+    g_child = 0;
+    const bool launch_failed = (rc != exit_code::ok || !trainer_finished(dir)) && !trainer_spoke(log_path, log_start);
+    if (!launch_failed || g_signal || !stop_reason.empty() || launch > kLaunchRetries) break;
+    log::warn("trial {}: the launcher exited with {} before the trainer started ({}); launching again in {} s", id, rc,
+              failure_reason(log_path, log_start), kRelaunchDelaySeconds);
+    std::this_thread::sleep_for(std::chrono::seconds(kRelaunchDelaySeconds));
   }
-  g_child = 0;
 
   status.end = now();
   status.exit_code = rc;
@@ -169,10 +200,11 @@ int run_trial(const std::string& sweep_dir, const std::string& id, const std::ve
   if (!stop_reason.empty() && (rc == exit_code::ok || rc == exit_code::preempted)) {
     status.state = TrialState::stopped;
     status.reason = stop_reason;
-  } else if (rc == exit_code::ok && !fs::exists(dir + "/checkpoints/last")) {
-    // srun can exit 0 when it failed to launch the task; a finished trainer always leaves `last`.
+  } else if (rc == exit_code::ok && !trainer_finished(dir)) {
+    // srun can exit 0 when it failed to launch the tasks; a finished trainer always ends its
+    // metrics with a "done" record (`last` alone may be from an earlier attempt).
     status.state = TrialState::failed;
-    status.reason = "the trainer ended without writing checkpoints/last: " + failure_reason(log_path, log_start);
+    status.reason = "the launcher exited 0 but the trainer did not finish: " + failure_reason(log_path, log_start);
     result = exit_code::failure;
   } else if (rc == exit_code::ok) {
     status.state = TrialState::done;

@@ -76,6 +76,13 @@ std::vector<Validation> read_validations(const std::string& dir) {
   return out;
 }
 
+bool trainer_finished(const std::string& dir) {
+  const std::string path = dir + "/metrics.jsonl";
+  if (!fs::exists(path)) return false;
+  const auto records = read_metrics(path);
+  return !records.empty() && records.back().value("kind", "") == "done";
+}
+
 bool better(double a, double b, const std::string& mode) {
   if (std::isnan(a)) return false;
   if (std::isnan(b)) return true;

@@ -56,6 +56,9 @@ struct Validation {
 // Validations from <dir>/metrics.jsonl; `metric` is read from the record's "metric" field (the
 // trainer's checkpoint metric, which the sweep sets to its own).
 std::vector<Validation> read_validations(const std::string& dir);
+
+// Whether <dir>/metrics.jsonl ends with the trainer's "done" record: the run completed.
+bool trainer_finished(const std::string& dir);
 bool better(double a, double b, const std::string& mode);  // a strictly better than b; NaN never is
 // Best validation by `mode`; nullopt when there is none.
 std::optional<Validation> best_validation(const std::vector<Validation>& v, const std::string& mode);

@@ -28,6 +28,14 @@ std::string write_spec(const std::string& dir, const std::string& text) {
 
 Validation val(int epoch, double v) { return {epoch, v, {}}; }
 
+// How many times `needle` occurs in the file at `path`.
+int occurrences(const std::string& path, const std::string& needle) {
+  const std::string text = avf::dist::read_file(path);
+  int n = 0;
+  for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
+  return n;
+}
+
 std::vector<Validation> curve(std::initializer_list<double> values) {
   std::vector<Validation> out;
   int e = 0;
@@ -423,18 +431,52 @@ TEST(SweepTrial, FailureReasonsComeFromTheTrainerElseTheLauncher) {
   auto st = read_status(s.dir(0));
   EXPECT_EQ(st.state, TrialState::failed);
   EXPECT_EQ(st.reason, "exit code 1: avf train: error: data.features: missing");
+  // A launch that never reaches the trainer is tried three times in all, then the trial fails.
   r = run_command(avf + " sweep trial " + s.plan.dir + " " + s.trials[1].id + " -- " + launch_failed);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   st = read_status(s.dir(1));
   EXPECT_EQ(st.state, TrialState::failed);
   EXPECT_EQ(st.reason,
-            "the trainer ended without writing checkpoints/last: srun: error: task 0 launch failed: Unspecified error");
+            "the launcher exited 0 but the trainer did not finish: srun: error: task 0 launch failed: Unspecified error");
+  EXPECT_EQ(occurrences(s.dir(1) + "/train.log", "task 0 launch failed"), 3);
   // A finished trial is never run again.
   s.status(0, TrialState::done);
   r = run_command(avf + " sweep trial " + s.plan.dir + " " + s.trials[0].id + " -- " + trainer_error);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.output.find("already done; not running it again"), std::string::npos) << r.output;
   EXPECT_EQ(read_status(s.dir(0)).state, TrialState::done);
+}
+
+TEST(SweepTrial, ALaunchThatNeverReachedTheTrainerIsRetried) {
+  ScriptedSweep s("train.lr = 0.1\n");
+  // Fails like srun after a requeue (stale PMIx socket) on its first call; on the next it plays a
+  // trainer that finishes: a log line and the "done" record in <train.out>/metrics.jsonl.
+  const std::string launcher = s.root + "/flaky_srun.sh";
+  write_file(launcher,
+             "#!/bin/bash\ncalls=" + s.root + "/calls\necho x >> $calls\n"
+             "if (( $(wc -l < $calls) == 1 )); then echo 'srun: error: task 0 launch failed: Unspecified error'; exit 0; fi\n"
+             "while [[ $1 != --train.out ]]; do shift; done\n"
+             "echo '2026-11-26 10:00:00.000 done: best mean = 0.5 at step 3'\n"
+             "echo '{\"kind\":\"done\",\"step\":3}' >> $2/metrics.jsonl\n");
+  fs::permissions(launcher, fs::perms::owner_all);
+  const auto r = run_command(std::string(AVF_BIN) + " sweep trial " + s.plan.dir + " " + s.trials[0].id + " -- " + launcher);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("before the trainer started (srun: error: task 0 launch failed: Unspecified error); "
+                          "launching again in 3 s"),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(read_status(s.dir(0)).state, TrialState::done);
+  EXPECT_EQ(occurrences(s.root + "/calls", "x"), 2);
+  // A trainer that ran (it logged) and exited 0 without finishing is not launched again.
+  ScriptedSweep t("train.lr = 0.1\n");
+  const std::string quitter = t.root + "/quitter.sh";
+  write_file(quitter, "#!/bin/bash\necho x >> " + t.root + "/calls\necho '2026-11-26 10:00:00.000 rank 0/1'\n");
+  fs::permissions(quitter, fs::perms::owner_all);
+  EXPECT_EQ(run_command(std::string(AVF_BIN) + " sweep trial " + t.plan.dir + " " + t.trials[0].id + " -- " + quitter).exit_code, 1);
+  const auto st = read_status(t.dir(0));
+  EXPECT_EQ(st.state, TrialState::failed);
+  EXPECT_EQ(st.reason, "the launcher exited 0 but the trainer did not finish: 2026-11-26 10:00:00.000 rank 0/1");
+  EXPECT_EQ(occurrences(t.root + "/calls", "x"), 1);
 }
 
 TEST(SweepSpec, SlurmTimeLimitsInSeconds) {
