@@ -127,8 +127,26 @@ void Reducer::build_buckets(const ReducerOptions& options) {
     // a parameter no rank used keeps an undefined gradient (the optimizer then skips it, as on one rank).
     bucket.flags_offset = n;
     bucket.flat = torch::zeros({n + int64_t(group.size())}, params_[group.front()].options().requires_grad(false));
+    bucket.has_grad.assign(group.size(), 0.0f);
     buckets_.push_back(std::move(bucket));
   }
+  grad_views_.resize(params_.size());
+  torch::NoGradGuard no_grad;
+  for (auto& b : buckets_)
+    for (const Slot& slot : b.slots) {
+      // An alias of the bucket's memory made with set_(), not an autograd view: optimizers may
+      // detach_() gradients, which autograd refuses on views.
+      auto& p = params_[slot.param];
+      grad_views_[slot.param] = torch::empty({0}, b.flat.options())
+                                    .set_(b.flat.storage(), b.flat.storage_offset() + slot.offset, p.sizes(),
+                                          p.contiguous().strides());
+    }
+  // Gradients that exist already move into their buckets; missing ones stay missing until backward.
+  for (size_t i = 0; i < params_.size(); ++i)
+    if (params_[i].grad().defined()) {
+      grad_views_[i].copy_(params_[i].grad());
+      params_[i].mutable_grad() = grad_views_[i];
+    }
 }
 
 void Reducer::register_hooks() {
@@ -158,15 +176,18 @@ void Reducer::prepare_for_backward() {
 }
 
 void Reducer::fill_slot(size_t k, Bucket& bucket) {
-  const Slot& slot = bucket.slots[k];
-  auto dst = bucket.flat.narrow(0, slot.offset, params_[slot.param].numel());
-  const auto& grad = params_[slot.param].grad();
-  if (grad.defined()) {
-    dst.copy_(grad.reshape(-1));
-  } else {
-    dst.zero_();
+  const size_t i = bucket.slots[k].param;
+  auto& grad = params_[i].mutable_grad();
+  const auto& view = grad_views_[i];
+  bucket.has_grad[k] = grad.defined() ? 1.0f : 0.0f;
+  if (!grad.defined()) {
+    view.zero_();
+  } else if (grad.data_ptr() != view.data_ptr()) {
+    // Autograd allocated this gradient (there was none to accumulate into): move it into the bucket,
+    // where the next backward accumulates in place.
+    view.copy_(grad);
+    grad = view;
   }
-  bucket.flat[bucket.flags_offset + int64_t(k)] = grad.defined() ? 1.0 : 0.0;
 }
 
 void Reducer::on_gradient_ready(size_t i) {
@@ -185,6 +206,8 @@ void Reducer::launch_ready_buckets() {
   // Strictly in bucket order, so every rank issues the same collectives in the same sequence.
   while (next_launch_ < buckets_.size() && buckets_[next_launch_].pending == 0) {
     Bucket& b = buckets_[next_launch_];
+    const auto flags = torch::from_blob(b.has_grad.data(), {int64_t(b.has_grad.size())}, torch::kFloat);
+    b.flat.narrow(0, b.flags_offset, int64_t(b.has_grad.size())).copy_(flags);
     b.work = comm_.allreduce(b.flat, ReduceOp::avg, fmt::format("gradient bucket {}", next_launch_));
     timing_.buckets.push_back({size_t(b.flat.numel() * b.flat.element_size()), now_s()});
     ++next_launch_;
@@ -209,15 +232,18 @@ void Reducer::finalize() {
   torch::NoGradGuard no_grad;
   for (auto& b : buckets_) {
     b.work->wait();
+    // The averages are in place already; only the flags decide which gradients exist. One read of
+    // the flags per bucket (a device-to-host copy on GPUs).
+    const auto any = b.flat.narrow(0, b.flags_offset, int64_t(b.slots.size())).to(torch::kCPU, torch::kFloat).contiguous();
+    const float* flag = any.data_ptr<float>();
     for (size_t k = 0; k < b.slots.size(); ++k) {
-      const Slot& slot = b.slots[k];
-      auto& p = params_[slot.param];
-      if (b.flat[b.flags_offset + int64_t(k)].item<float>() == 0) continue;  // no rank had a gradient
-      auto avg = b.flat.narrow(0, slot.offset, p.numel()).view(p.sizes());
-      if (p.grad().defined()) {
-        p.mutable_grad().copy_(avg);
-      } else {
-        p.mutable_grad() = avg.clone();
+      const size_t i = b.slots[k].param;
+      // No rank had a gradient: leave none, so the optimizer skips the parameter as on one rank.
+      auto& grad = params_[i].mutable_grad();
+      if (flag[k] == 0) {
+        grad = torch::Tensor();
+      } else if (!grad.defined() || grad.data_ptr() != grad_views_[i].data_ptr()) {
+        grad = grad_views_[i];
       }
     }
   }

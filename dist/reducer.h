@@ -1,12 +1,13 @@
 // Our DistributedDataParallel: keeps replicas identical and averages gradients across ranks.
 //
-// Gradients are packed into flat buckets (reverse registration order, since backward produces the
-// last layers' gradients first; a small first bucket so communication starts early). A post-hook on
-// each parameter's gradient accumulator copies the gradient into its bucket; a full bucket is
-// all-reduced asynchronously right away, in bucket order on every rank, while backward goes on.
-// finalize() launches what is left (parameters that got no gradient count as zeros), waits, and
-// writes the averages back into .grad. This class is the controller (what to reduce, when); the
-// Communicator does the reduction.
+// Gradients live in flat buckets (reverse registration order, since backward produces the last
+// layers' gradients first; a small first bucket so communication starts early): each parameter's
+// .grad is a view into its bucket, so autograd accumulates straight into the buffer that is
+// all-reduced and the averages land in .grad in place, with no copy in or out. A post-hook on each
+// parameter's gradient accumulator counts the bucket down; a full bucket is all-reduced
+// asynchronously right away, in bucket order on every rank, while backward goes on. finalize()
+// launches what is left (parameters that got no gradient count as zeros) and waits. This class is
+// the controller (what to reduce, when); the Communicator does the reduction.
 #pragma once
 #include <torch/nn/module.h>
 
@@ -64,18 +65,22 @@ class Reducer {
     torch::Tensor flat;
     std::vector<Slot> slots;
     int64_t flags_offset = 0;  // flat[flags_offset + k]: slot k had a gradient on some rank
+    std::vector<float> has_grad;  // this rank's flags, written into flat when the bucket launches
     size_t pending = 0;
     WorkPtr work;
   };
   void build_buckets(const ReducerOptions& options);
   void register_hooks();
   void on_gradient_ready(size_t param);
-  void fill_slot(size_t k, Bucket& bucket);  // copies slot k's gradient (zeros if none) and its flag
+  // Makes slot k's gradient the bucket view (copying a gradient autograd allocated elsewhere, zeros
+  // if there is none) and records whether it had one.
+  void fill_slot(size_t k, Bucket& bucket);
   void launch_ready_buckets();  // in order; caller holds mutex_
   double now_s() const;
 
   Communicator& comm_;
   std::vector<torch::Tensor> params_;   // registration order, requires_grad only
+  std::vector<torch::Tensor> grad_views_;  // per param: its gradient's place in its bucket
   std::vector<torch::Tensor> buffers_;
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;  // keep the hooked nodes alive
   std::vector<Bucket> buckets_;

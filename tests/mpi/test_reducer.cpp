@@ -139,6 +139,37 @@ TEST(Reducer, UnusedParametersOnOneRankDoNotHang) {
   EXPECT_GT(g.abs().sum().item<double>(), 0);
 }
 
+TEST(Reducer, GradientsLiveInTheBucketsAcrossOptimizerSteps) {
+  auto net = make_net(11);
+  auto single = make_net(11);
+  Reducer reducer(*net, comm());
+  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  torch::optim::SGD single_opt(single->parameters(), torch::optim::SGDOptions(0.1).momentum(0.9));
+  std::vector<void*> places;
+  for (int step = 0; step < 3; ++step) {
+    auto [x, y] = global_batch(10 + step);
+    opt.zero_grad();  // in place: the gradients stay in their buckets
+    reducer.prepare_for_backward();
+    torch::mse_loss(net->forward(my_half(x, comm().rank(), comm().size())), my_half(y, comm().rank(), comm().size()))
+        .backward();
+    reducer.finalize();
+    opt.step();
+    single_opt.zero_grad();
+    torch::mse_loss(single->forward(x), y).backward();
+    single_opt.step();
+    std::vector<void*> now;
+    for (const auto& p : {net->conv->weight, net->fc1->weight, net->fc2->bias}) now.push_back(p.grad().data_ptr());
+    if (step > 0) {
+      EXPECT_EQ(now, places) << "step " << step << ": a gradient moved out of its bucket";
+    }
+    places = now;
+    // No rank used `unused`: it has no gradient, so SGD (momentum included) leaves it alone.
+    EXPECT_FALSE(net->unused->weight.grad().defined());
+  }
+  for (size_t i = 0; i < net->parameters().size(); ++i)
+    EXPECT_TRUE(torch::allclose(net->parameters()[i], single->parameters()[i], 1e-5, 1e-6)) << "parameter " << i;
+}
+
 TEST(Reducer, NoSyncAccumulatesLikeOneBigBatch) {
   auto net = make_net(9);
   auto single = make_net(9);

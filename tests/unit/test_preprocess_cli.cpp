@@ -276,7 +276,8 @@ TEST(MakeCorpus, IsDeterministicBySeed) {
 }
 
 // The labels are functions of what was rendered: valence shows in the face, arousal in the voice's
-// loudness, hidden stretches show no face and visible faces are found where they were drawn.
+// loudness where the subject speaks, hidden stretches show no face and visible faces are found
+// where they were drawn.
 TEST(MakeCorpus, ValenceIsVisibleArousalAudibleAndFacesAreFoundWhereDrawn) {
   const std::string c = make_test_corpus("avf-semantics", 2, 20);
   const std::string out = fs::path(c).parent_path().string() + "/shards";
@@ -299,6 +300,25 @@ TEST(MakeCorpus, ValenceIsVisibleArousalAudibleAndFacesAreFoundWhereDrawn) {
     const auto labels = read_video_floats(out, id, "labels"), spec = read_video_floats(out, id, "spectrogram");
     const size_t n = found.size();
     ASSERT_EQ(n, 500u);
+    // make-corpus records per frame where it drew the face, whether it hid it (occluded or off-frame)
+    // and whether the subject was silent.
+    struct Rendered {
+      int hidden = 0, silent = 0;
+      float x = 0, y = 0, w = 0, h = 0;
+    };
+    std::vector<Rendered> rendered(n);
+    {
+      std::ifstream csv(c + "/rendered/" + id + ".csv");
+      std::string line;
+      std::getline(csv, line);
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_TRUE(std::getline(csv, line)) << "rendered CSV ends at frame " << i;
+        int frame = 0;
+        auto& r = rendered[i];
+        ASSERT_EQ(std::sscanf(line.c_str(), "%d,%d,%f,%f,%f,%f,%d", &frame, &r.hidden, &r.x, &r.y, &r.w, &r.h, &r.silent), 7)
+            << line;
+      }
+    }
     // Valence against the mean brightness of the central half of each crop, over frames with a face.
     std::vector<double> brightness, valence;
     for (size_t i = 0; i < n; ++i) {
@@ -311,11 +331,12 @@ TEST(MakeCorpus, ValenceIsVisibleArousalAudibleAndFacesAreFoundWhereDrawn) {
       valence.push_back(labels[i * 2 + 1]);
     }
     EXPECT_GT(pearson(brightness, valence), 0.8);
-    // Arousal is constant per speech segment: the segment's mean power rises with it.
+    // Arousal is constant per segment: the mean power of a spoken segment rises with it.
     std::vector<double> power_db, arousal;
     for (size_t start = 0, end; start < n; start = end) {
       for (end = start; end < n && labels[end * 2] == labels[start * 2]; ++end) {
       }
+      if (rendered[start].silent) continue;
       double power = 0;
       for (size_t i = start * 129; i < end * 129; ++i) power += std::pow(10.0, spec[i] / 10.0);
       power_db.push_back(10 * std::log10(power / ((end - start) * 129)));
@@ -323,24 +344,18 @@ TEST(MakeCorpus, ValenceIsVisibleArousalAudibleAndFacesAreFoundWhereDrawn) {
     }
     ASSERT_GE(arousal.size(), 4u);
     EXPECT_GT(pearson(power_db, arousal), 0.8);
-    // make-corpus records where it drew the face and when it hid it (occluded or off-frame).
-    std::ifstream rendered(c + "/rendered/" + id + ".csv");
-    std::string line;
-    std::getline(rendered, line);
     const auto box = read_video_floats(out, id, "face_box");
     int hidden = 0, hidden_found = 0, visible = 0, visible_found = 0, boxes_on_face = 0;
-    for (size_t i = 0; i < n && std::getline(rendered, line); ++i) {
-      int frame = 0, hide = 0;
-      float x = 0, y = 0, w = 0, h = 0;
-      ASSERT_EQ(std::sscanf(line.c_str(), "%d,%d,%f,%f,%f,%f", &frame, &hide, &x, &y, &w, &h), 6) << line;
-      const bool inside = x >= 0 && y >= 0 && x + w <= 160 && y + h <= 120;
-      if (hide) {
+    for (size_t i = 0; i < n; ++i) {
+      const auto& r = rendered[i];
+      const bool inside = r.x >= 0 && r.y >= 0 && r.x + r.w <= 160 && r.y + r.h <= 120;
+      if (r.hidden) {
         ++hidden;
         hidden_found += found[i];
       } else if (inside) {
         ++visible;
         visible_found += found[i];
-        const cv::Rect2f truth(x, y, w, h), got(box[i * 4], box[i * 4 + 1], box[i * 4 + 2], box[i * 4 + 3]);
+        const cv::Rect2f truth(r.x, r.y, r.w, r.h), got(box[i * 4], box[i * 4 + 1], box[i * 4 + 2], box[i * 4 + 3]);
         boxes_on_face += found[i] && (truth & got).area() / (truth | got).area() > 0.4;
       }
     }
