@@ -175,6 +175,7 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("train.threads", &c.train.threads, "intra-op threads per rank; 0 = the cores the rank is bound to");
   add("train.deterministic", &c.train.deterministic, "deterministic algorithms (bit-exact resume on CPU)");
   add("train.device", &c.train.device, "compute device", {"auto", "cpu", "cuda"});
+  add("train.amp", &c.train.amp, "mixed precision: bf16 autocasts the forward pass (CUDA or CPU)", {"off", "bf16"});
 
   add("dist.backend", &c.dist.backend, "communicator", {"auto", "mpi", "nccl"});
   add("dist.bucket-mb", &c.dist.bucket_mb, "gradient bucket size in MiB");

@@ -61,6 +61,7 @@ struct TrainConfig {
   int threads = 0;               // intra-op threads; 0 = the cores this rank is bound to
   bool deterministic = true;
   std::string device = "auto";   // auto | cpu | cuda
+  std::string amp = "off";       // off | bf16: mixed-precision forward (core/autocast.h)
 };
 
 struct DistConfig {

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/autocast.h"
 #include "core/ccc_loss.h"
 #include "core/evaluation.h"
 #include "core/exit_codes.h"
@@ -133,6 +134,8 @@ int run_training(const Config& c) {
   log::info("stage {}: {} training sequences, {} optimizer steps per epoch, global batch {}, checkpoints in {}",
             c.train.stage, sequences.size(), batches_per_epoch / c.train.accumulate,
             int64_t(c.train.batch_size) * ctx.world.size * c.train.accumulate, ckpt_dir);
+  if (c.train.amp != "off")
+    log::info("mixed precision: {} autocast for the forward pass (float32 loss, gradients and optimizer)", c.train.amp);
 
   auto validate = [&](const Position& at) -> bool {  // returns true when training should stop early
     // Every rank evaluates (and rank 0 saves) with rank 0's BatchNorm statistics.
@@ -195,7 +198,13 @@ int run_training(const Config& c) {
         if (b.visual.defined()) b.visual = b.visual.to(ctx.device);
         reducer.set_sync(k + 1 == c.train.accumulate);
         reducer.prepare_for_backward();
-        auto loss = ccc_loss(model->forward(b), labels) / c.train.accumulate;
+        torch::Tensor prediction;
+        {
+          Autocast amp(ctx.device, c.train.amp);
+          prediction = model->forward(b);
+        }
+        // The loss in float32 whatever the forward ran in.
+        auto loss = ccc_loss(prediction.to(torch::kFloat), labels) / c.train.accumulate;
         loss.backward();
         reducer.finalize();
         if (reducer.sync()) exposed_comm_s += reducer.last_step().exposed_comm_s;

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "core/autocast.h"
 #include "core/models/audio_net.h"
 #include "core/models/i3d.h"
 
@@ -35,6 +36,30 @@ TEST(AudioNet, WidthDivisorShrinksChannels) {
   EXPECT_EQ(net->feature_dim(), 64);
   EXPECT_EQ(out.feature.sizes().vec(), (Shape{2, 64}));
   EXPECT_EQ(out.prediction.sizes().vec(), (Shape{2, 2}));
+}
+
+TEST(Autocast, Bf16ForwardInsideTheScopeFloat32GradientsAndNothingAfter) {
+  torch::manual_seed(3);
+  AudioNet net(2, 16);
+  net->eval();
+  const auto x = torch::randn({2, 1, 128, 129});
+  const auto reference = net->forward(x).prediction;
+  torch::Tensor mixed;
+  {
+    Autocast amp(torch::kCPU, "bf16");
+    mixed = net->forward(x).prediction;
+  }
+  EXPECT_EQ(mixed.scalar_type(), torch::kBFloat16);
+  EXPECT_TRUE(torch::allclose(mixed.to(torch::kFloat), reference, 0.05, 0.02)) << mixed << reference;
+  mixed.to(torch::kFloat).sum().backward();
+  EXPECT_EQ(net->fc5->weight.grad().scalar_type(), torch::kFloat);
+  EXPECT_GT(net->fc5->weight.grad().abs().sum().item<float>(), 0.0f);
+  // The scope is over: float32 again; "off" never changes anything.
+  EXPECT_EQ(net->forward(x).prediction.scalar_type(), torch::kFloat);
+  {
+    Autocast off(torch::kCPU, "off");
+    EXPECT_EQ(net->forward(x).prediction.scalar_type(), torch::kFloat);
+  }
 }
 
 TEST(AudioNet, DropoutComesAfterTheLastLinearLayer) {
