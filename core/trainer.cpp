@@ -12,6 +12,7 @@
 #include <filesystem>
 
 #include "core/autocast.h"
+#include "core/step_times.h"
 #include "core/ccc_loss.h"
 #include "core/evaluation.h"
 #include "core/exit_codes.h"
@@ -178,8 +179,9 @@ int run_training(const Config& c) {
                       c.log.progress, c.log.interval);
     progress.advance(pos.batch / c.train.accumulate);
     const auto epoch_start = std::chrono::steady_clock::now();
-    double loss_sum = 0, exposed_comm_s = 0;
+    double loss_sum = 0;
     int64_t loss_n = 0;
+    StepTimes times;
     while (pos.batch < batches_per_epoch && !stop) {
       if (dist::agree_to_stop()) {
         log::warn("preemption signal received: saving `last` at epoch {}, batch {}, step {}", pos.epoch, pos.batch, pos.step);
@@ -189,10 +191,13 @@ int run_training(const Config& c) {
         if (rank0 && c.checkpoint.requeue) dist::requeue_slurm_job();
         return exit_code::preempted;
       }
+      Lap lap;
       optimizer.zero_grad();
+      times.optimizer += lap();
       double step_loss = 0;
       for (int k = 0; k < c.train.accumulate; ++k, ++pos.batch) {
         Batch b = *loader.next();
+        times.data_wait += lap();
         auto labels = b.labels.to(ctx.device);
         if (b.audio.defined()) b.audio = b.audio.to(ctx.device);
         if (b.visual.defined()) b.visual = b.visual.to(ctx.device);
@@ -205,12 +210,17 @@ int run_training(const Config& c) {
         }
         // The loss in float32 whatever the forward ran in.
         auto loss = ccc_loss(prediction.to(torch::kFloat), labels) / c.train.accumulate;
-        loss.backward();
-        reducer.finalize();
-        if (reducer.sync()) exposed_comm_s += reducer.last_step().exposed_comm_s;
         step_loss += loss.item<double>();
+        times.forward += lap();
+        loss.backward();
+        times.backward += lap();
+        reducer.finalize();
+        times.exposed_comm += lap();
       }
       optimizer.step();
+      times.optimizer += lap();
+      ++times.steps;
+      times.samples += int64_t(c.train.accumulate) * c.train.batch_size * ctx.world.size;
       ++pos.step;
       loss_sum += step_loss, ++loss_n;
       progress.advance(1, fmt::format("loss {:.4f}", step_loss));
@@ -226,10 +236,10 @@ int run_training(const Config& c) {
     }
     progress.finish();
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch_start).count();
-    metrics.write({{"kind", "train"}, {"epoch", pos.batch == 0 ? pos.epoch - 1 : pos.epoch}, {"step", pos.step},
-                   {"loss", loss_n ? loss_sum / loss_n : NAN},
-                   {"samples_per_s", seconds > 0 ? loss_n * c.train.accumulate * c.train.batch_size * ctx.world.size / seconds : 0},
-                   {"data_wait_s", loader.wait_seconds()}, {"exposed_comm_s", exposed_comm_s}, {"seconds", seconds}});
+    nlohmann::json record{{"kind", "train"}, {"epoch", pos.batch == 0 ? pos.epoch - 1 : pos.epoch}, {"step", pos.step},
+                          {"loss", loss_n ? loss_sum / loss_n : NAN}, {"seconds", seconds}};
+    record.update(times.to_json());
+    metrics.write(record);
     if (early.should_stop()) log::info("early stopping: no improvement in {} validations", early.patience);
   }
   log::info("done: best {} = {:.4f} at step {}; checkpoints in {}", c.checkpoint.metric, early.best, early.best_step, ckpt_dir);

@@ -34,7 +34,7 @@ namespace {
 
 struct Options {
   pre::Params params;
-  std::string input, output, progress;
+  std::string input, output, progress, timings;
   uint64_t shard_size = 0;
   bool force = false, allow_failures = false;
 };
@@ -71,7 +71,9 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
       ("time-column", po::value(&p.time_column)->value_name("NAME")->default_value(p.time_column), "time column of label CSV files")
       ("force", po::bool_switch(&o.force), "redo every shard, even unchanged ones")
       ("allow-failures", po::bool_switch(&o.allow_failures), "exit 0 even when some videos failed")
-      ("progress", po::value(&o.progress)->value_name("MODE")->default_value("auto"), "auto | bar | lines | off");
+      ("progress", po::value(&o.progress)->value_name("MODE")->default_value("auto"), "auto | bar | lines | off")
+      ("timings", po::value(&o.timings)->value_name("FILE"),
+       "write per rank the seconds and frames/s of each stage (decode, detect, crop, spectrogram, write) as JSON");
   return spec;
 }
 
@@ -130,7 +132,17 @@ struct RankWork {
   Progress& progress;
   size_t videos_total = 0, videos_done = 0;
   int64_t frames_decoded = 0;
+  pre::StageSeconds seconds;
 };
+
+// Seconds and frames/s per stage for `frames` frames.
+json stages_json(const pre::StageSeconds& s, int64_t frames) {
+  json out = json::object();
+  for (const auto& [name, seconds] : {std::pair{"decode", s.decode}, {"detect", s.detect}, {"crop", s.crop},
+                                      {"spectrogram", s.spectrogram}, {"write", s.write}})
+    out[name] = {{"seconds", seconds}, {"frames_per_s", seconds > 0 ? double(frames) / seconds : 0.0}};
+  return out;
+}
 
 json video_json(const pre::ShardVideo& v) {
   return {{"id", v.id}, {"partition", v.partition}, {"n_frames", v.n_frames}, {"face_frames", v.face_frames}};
@@ -203,6 +215,7 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
         work.progress.advance(1, note);
       });
       log::info("{}: {} frames, face found in {:.1f}%", v.id, s.n_frames, 100.0 * s.face_frames / s.n_frames);
+      work.seconds += s.seconds;
       entry["videos"].push_back(video_json({s.id, s.partition, s.n_frames, s.face_frames}));
     } catch (const std::exception& e) {
       log::warn("{} failed: {}", v.id, e.what());
@@ -258,6 +271,12 @@ int finish(const std::vector<json>& results, const pre::Dataset& ds, const Optio
     const json& r = results[rank];
     if (r.contains("fatal")) fatal.push_back(r["fatal"]);
     log::info("rank {}: {} shards written or kept, {} frames decoded", rank, r["shards"].size(), r["frames"].get<int64_t>());
+    if (r.contains("stages") && r["frames"].get<int64_t>() > 0) {
+      std::string line;
+      for (const auto& [stage, t] : r["stages"].items())
+        line += fmt::format("{}{} {:.0f}", line.empty() ? "" : ", ", stage, t["frames_per_s"].get<double>());
+      log::info("rank {}: frames/s by stage: {}", rank, line);
+    }
     for (const auto& f : r["failed"]) failed.push_back(f);
     if (r["seconds"].get<double>() > 0)
       rate_sum += r["frames"].get<double>() / r["seconds"].get<double>(), ++working_ranks;
@@ -302,6 +321,14 @@ int finish(const std::vector<json>& results, const pre::Dataset& ds, const Optio
   for (const auto& f : failed) log::warn("failed {}: {}", f["id"].get<std::string>(), f["reason"].get<std::string>());
   for (const auto& f : fatal) log::error("{}", f);
   log::info("manifest: {}", (fs::path(o.output) / shard::kManifestFile).string());
+  if (!o.timings.empty()) {
+    json ranks = json::array();
+    for (size_t rank = 0; rank < results.size(); ++rank)
+      ranks.push_back({{"rank", rank}, {"frames", results[rank]["frames"]}, {"seconds", results[rank]["seconds"]},
+                       {"stages", results[rank].value("stages", json::object())}});
+    write_atomically(o.timings, json{{"ranks", ranks}}.dump(2) + "\n");
+    log::info("stage timings: {}", o.timings);
+  }
   if (!fatal.empty()) return exit_code::failure;
   return failed.empty() || o.allow_failures ? exit_code::ok : exit_code::failure;
 }
@@ -358,7 +385,7 @@ int cmd_preprocess(const std::vector<std::string>& args) {
   try {
     auto detector = pre::make_face_detector(o.params.face_detector, o.params.detect_width, o.params.min_face);
     Progress progress(fmt::format("preprocess (rank 0 of {})", pg.size), my_frames, "frames", o.progress);
-    RankWork work{progress, my_videos};
+    RankWork work{progress, my_videos, 0, 0, {}};
     for (const auto& s : plan) {
       if (s.rank != pg.rank) continue;
       json entry = run_shard(s, ds, o, *detector, previous, work, mine["failed"]);
@@ -366,6 +393,7 @@ int cmd_preprocess(const std::vector<std::string>& args) {
     }
     progress.finish();
     mine["frames"] = work.frames_decoded;
+    mine["stages"] = stages_json(work.seconds, work.frames_decoded);
   } catch (const std::exception& e) {
     mine["fatal"] = fmt::format("rank {}: {}", pg.rank, e.what());
   }

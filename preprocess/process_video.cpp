@@ -10,12 +10,18 @@
 #include <opencv2/imgproc.hpp>
 #include <stdexcept>
 
+#include "core/lap.h"
 #include "preprocess/audio.h"
 #include "preprocess/labels.h"
 #include "preprocess/spectrogram.h"
 #include "preprocess/video.h"
 
 namespace avf::pre {
+
+StageSeconds& StageSeconds::operator+=(const StageSeconds& o) {
+  decode += o.decode, detect += o.detect, crop += o.crop, spectrogram += o.spectrogram, write += o.write;
+  return *this;
+}
 
 namespace {
 
@@ -87,21 +93,26 @@ int64_t estimate_frames(const VideoInput& v, const Params& p) {
 
 VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const std::string& source_sha256,
                            const Params& p, FaceDetector& detector, ShardWriter& writer, const std::function<void()>& on_frame) {
+  VideoSummary summary{v.id, v.partition, 0, 0, {}};
+  StageSeconds& seconds = summary.seconds;
+  Lap lap;
   // Cheap inputs first, so a bad label line or an empty WAV fails before minutes of video decoding.
   const VideoLabels labels = load_labels(v, dataset.targets, p, dataset.label_format);
   const Audio audio = decode_audio(v.audio.empty() ? v.video : v.audio);
+  seconds.decode += lap();
 
   // What the frames come from, for messages and the `source` attribute.
   const std::string source = !v.video.empty()          ? v.video
                              : v.face_images.empty()   ? v.id + " (no face images)"
                                                        : std::filesystem::path(v.face_images[0]).parent_path().string();
-  VideoSummary summary{v.id, v.partition, 0, 0};
   std::vector<uint8_t> found;
   std::vector<float> boxes;
   writer.begin_video(v.id, p.face_size);
   try {
     auto keep = [&](const cv::Mat& rgb, const std::optional<cv::Rect2f>& box, bool detected) {
+      seconds.crop += lap();
       writer.append_face(rgb.data);
+      seconds.write += lap();
       found.push_back(detected ? 1 : 0);
       summary.face_frames += detected;
       const cv::Rect2f b = box.value_or(cv::Rect2f());
@@ -114,9 +125,12 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
       const cv::Mat black(p.face_size, p.face_size, CV_8UC3, cv::Scalar::all(0));
       cv::Mat frame;
       std::optional<cv::Rect2f> detected;
+      lap();
       while (video.next(frame)) {
+        seconds.decode += lap();
         detected = largest_face(detector.detect(frame, detected));
         const auto box = tracker.update(detected);
+        seconds.detect += lap();
         keep(box ? crop_face(frame, *box, p.face_margin, p.face_size) : black, box, detected.has_value());
       }
       video.check_complete();
@@ -124,6 +138,7 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
       for (const auto& path : v.face_images) {
         const cv::Mat img = cv::imread(path, cv::IMREAD_COLOR);
         if (img.empty()) throw std::runtime_error(fmt::format("{}: cannot read the face image", path));
+        seconds.decode += lap();
         cv::Mat rgb;
         cv::resize(img, rgb, cv::Size(p.face_size, p.face_size), 0, 0, cv::INTER_AREA);
         cv::cvtColor(rgb, rgb, cv::COLOR_BGR2RGB);
@@ -143,7 +158,9 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
     SpectrogramParams sp;
     sp.fps = p.fps;
     sp.freq_bins = p.freq_bins;
+    lap();
     const std::vector<float> spec = log_spectrogram(audio.samples, n, sp);
+    seconds.spectrogram += lap();
     VideoAttrs attrs;
     attrs.id = v.id;
     attrs.partition = v.partition;
@@ -152,6 +169,7 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
     attrs.source = source;
     attrs.source_sha256 = source_sha256;
     writer.end_video(attrs, found, boxes, spec, p.freq_bins, label_rows, dataset.targets);
+    seconds.write += lap();
   } catch (...) {
     writer.abort_video();
     throw;

@@ -13,9 +13,20 @@
 
 namespace avf::pre {
 
+// Seconds spent per preprocessing stage, summed over videos (what `avf preprocess --timings` reports).
+struct StageSeconds {
+  double decode = 0;       // video frames (and the audio, labels) decoded and resampled
+  double detect = 0;       // face detection and box tracking
+  double crop = 0;         // crop, resize and colour conversion of the face
+  double spectrogram = 0;  // the audio's log spectrogram
+  double write = 0;        // HDF5 writes of faces, spectrogram, labels and boxes
+  StageSeconds& operator+=(const StageSeconds& o);
+};
+
 struct VideoSummary {
   std::string id, partition;
   int64_t n_frames = 0, face_frames = 0;
+  StageSeconds seconds;
 };
 
 // Frames the video will give at p.fps, from its header (for planning shards and progress).

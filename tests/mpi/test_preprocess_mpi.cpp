@@ -41,8 +41,18 @@ TEST(PreprocessMpi, TwoRanksWriteShardsWhoseFramesSpectrogramAndLabelsLineUp) {
   // 256 KiB shards hold one 150-frame video each: 3 shards for 2 ranks.
   const auto r = run_command("mpirun --allow-run-as-root --oversubscribe -np 2 " + std::string(AVF_BIN) +
                              " preprocess --input " + c + " --output " + out +
-                             " --face-size 32 --shard-size 256KiB --progress off");
+                             " --face-size 32 --shard-size 256KiB --progress off --timings " + out + "/timings.json");
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Per rank: the frames it decoded and the time of each stage.
+  const json timings = json::parse(std::ifstream(out + "/timings.json"));
+  ASSERT_EQ(timings["ranks"].size(), 2u);
+  EXPECT_EQ(timings["ranks"][0]["frames"].get<int64_t>() + timings["ranks"][1]["frames"].get<int64_t>(), 450);
+  for (const auto& rank : timings["ranks"])
+    for (const char* stage : {"decode", "detect", "crop", "spectrogram", "write"}) {
+      EXPECT_GT(rank["stages"][stage]["seconds"].get<double>(), 0) << stage;
+      EXPECT_GT(rank["stages"][stage]["frames_per_s"].get<double>(), 0) << stage;
+    }
+  EXPECT_NE(r.output.find("rank 1: frames/s by stage: crop "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("rank 0/2 (local 0/2, 1 node, launched by mpirun)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("rank 0: 2 shards written or kept"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("rank 1: 1 shards written or kept"), std::string::npos) << r.output;
