@@ -75,21 +75,14 @@ double gradient_step(ShapedModel& model, int iters, Step step) {
   });
 }
 
-// The reducer: prepare, backward (hooks launch buckets as gradients become ready), finalize.
-double reducer_step(ShapedModel& model, dist::Communicator& comm, const Config& c, int iters) {
-  dist::Reducer reducer(model, comm, {c.dist.bucket_mb, c.dist.first_bucket_mb});
+// The reducer: prepare, backward (hooks launch buckets as gradients become ready), finalize; or,
+// with `bucketed` false, the naive pattern: backward, then one blocking all-reduce per parameter.
+double reducer_step(ShapedModel& model, dist::Communicator& comm, const Config& c, int iters, bool bucketed = true) {
+  dist::Reducer reducer(model, comm, {c.dist.bucket_mb, c.dist.first_bucket_mb, bucketed});
   return gradient_step(model, iters, [&] {
     reducer.prepare_for_backward();
     model.loss().backward();
     reducer.finalize();
-  });
-}
-
-// The naive pattern: backward, then one blocking all-reduce per parameter.
-double naive_step(ShapedModel& model, dist::Communicator& comm, int iters) {
-  return gradient_step(model, iters, [&] {
-    model.loss().backward();
-    for (auto& p : model.params) comm.allreduce(p.grad(), dist::ReduceOp::avg, "naive")->wait();
   });
 }
 
@@ -186,7 +179,7 @@ int cmd_bench(const std::vector<std::string>& args) {
   for (const auto& p : make_i3d(c.model, 2)->parameters()) shapes.push_back(p.sizes().vec());
   ShapedModel i3d(shapes);
   table.row("I3D params: backward only", i3d.bytes(), gradient_step(i3d, iters, [&] { i3d.loss().backward(); }));
-  table.row("I3D params: naive 1 blocking/param", i3d.bytes(), naive_step(i3d, *ctx.comm, iters));
+  table.row("I3D params: naive 1 blocking/param", i3d.bytes(), reducer_step(i3d, *ctx.comm, c, iters, false));
   table.row("I3D params: reducer", i3d.bytes(), reducer_step(i3d, *ctx.comm, c, iters));
   table.save(json);
   return exit_code::ok;

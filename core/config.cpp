@@ -180,6 +180,9 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("dist.backend", &c.dist.backend, "communicator", {"auto", "mpi", "nccl"});
   add("dist.bucket-mb", &c.dist.bucket_mb, "gradient bucket size in MiB");
   add("dist.first-bucket-mb", &c.dist.first_bucket_mb, "size of the first (last-layer) bucket in MiB");
+  add("dist.gradient-sync", &c.dist.gradient_sync,
+      "bucketed (overlapped with backward) or naive (one blocking all-reduce per parameter after it: the baseline)",
+      {"bucketed", "naive"});
   add("dist.bind", &c.dist.bind, "hwloc binding of local ranks", {"core", "none"});
   add("dist.timeout", &c.dist.timeout, "seconds before a stuck collective aborts the job");
   add("dist.debug", &c.dist.debug, "check that all ranks call the same collectives with the same shapes");

@@ -68,6 +68,7 @@ struct DistConfig {
   std::string backend = "auto";  // auto | mpi | nccl
   double bucket_mb = 25.0;
   double first_bucket_mb = 1.0;
+  std::string gradient_sync = "bucketed";  // bucketed | naive (the baseline: 1 blocking all-reduce per parameter)
   std::string bind = "core";     // core | none
   double timeout = 600.0;        // seconds a collective may take before the job aborts
   bool debug = false;            // check every collective matches across ranks

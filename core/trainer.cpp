@@ -90,7 +90,8 @@ int run_training(const Config& c) {
   }
   auto model = make_stage_model(c, int64_t(data->targets().size()), dims);
   model->module().to(ctx.device);
-  dist::Reducer reducer(model->module(), *ctx.comm, {c.dist.bucket_mb, c.dist.first_bucket_mb});
+  dist::Reducer reducer(model->module(), *ctx.comm,
+                        {c.dist.bucket_mb, c.dist.first_bucket_mb, c.dist.gradient_sync == "bucketed"});
   torch::optim::SGD optimizer(model->module().parameters(),
                               torch::optim::SGDOptions(c.train.lr).momentum(c.train.momentum).weight_decay(c.train.weight_decay));
   // Dropout draws differ per rank (as with independent GPUs), reproducibly.

@@ -83,7 +83,8 @@ void broadcast_tensors(Communicator& comm, const std::vector<torch::Tensor>& ten
   }
 }
 
-Reducer::Reducer(torch::nn::Module& module, Communicator& comm, ReducerOptions options) : comm_(comm) {
+Reducer::Reducer(torch::nn::Module& module, Communicator& comm, ReducerOptions options)
+    : comm_(comm), bucketed_(options.bucketed) {
   for (const auto& p : module.parameters())
     if (p.requires_grad()) params_.push_back(p);
   buffers_ = module.buffers();
@@ -93,6 +94,7 @@ Reducer::Reducer(torch::nn::Module& module, Communicator& comm, ReducerOptions o
     all.insert(all.end(), buffers_.begin(), buffers_.end());
     broadcast_tensors(comm_, all, 0);
   }
+  if (!bucketed_) return;
   build_buckets(options);
   register_hooks();
 }
@@ -214,11 +216,26 @@ void Reducer::launch_ready_buckets() {
   }
 }
 
+void Reducer::reduce_each_parameter() {
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto& grad = params_[i].mutable_grad();
+    if (!grad.defined()) grad = torch::zeros_like(params_[i]);
+    comm_.allreduce(grad, ReduceOp::avg, fmt::format("gradient of parameter {}", i))->wait();
+  }
+}
+
 void Reducer::finalize() {
   if (!sync_) return;
   std::lock_guard<std::mutex> lock(mutex_);
   if (!armed_) throw std::logic_error("Reducer::finalize() without prepare_for_backward()");
   timing_.backward_end_s = now_s();
+  if (!bucketed_) {
+    reduce_each_parameter();
+    timing_.exposed_comm_s = now_s() - timing_.backward_end_s;
+    armed_ = false;
+    return;
+  }
   // Parameters that received no gradient this step (unused branches) contribute zeros.
   for (auto& b : buckets_) {
     for (size_t k = 0; k < b.slots.size(); ++k) {

@@ -24,6 +24,9 @@ namespace avf::dist {
 struct ReducerOptions {
   double bucket_mb = 25.0;
   double first_bucket_mb = 1.0;
+  // false: the naive pattern, kept as the baseline to beat: no hooks, no buckets; after backward,
+  // one blocking all-reduce per parameter (a zero gradient for one this rank did not use).
+  bool bucketed = true;
 };
 
 struct BucketTiming {
@@ -76,6 +79,7 @@ class Reducer {
   // if there is none) and records whether it had one.
   void fill_slot(size_t k, Bucket& bucket);
   void launch_ready_buckets();  // in order; caller holds mutex_
+  void reduce_each_parameter();  // the naive pattern
   double now_s() const;
 
   Communicator& comm_;
@@ -87,6 +91,7 @@ class Reducer {
   std::vector<size_t> bucket_of_;       // per param
   std::vector<bool> ready_;             // per param, this step
   size_t next_launch_ = 0;
+  bool bucketed_ = true;
   bool armed_ = false;
   bool sync_ = true;
   std::mutex mutex_;

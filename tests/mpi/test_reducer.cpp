@@ -170,6 +170,25 @@ TEST(Reducer, GradientsLiveInTheBucketsAcrossOptimizerSteps) {
     EXPECT_TRUE(torch::allclose(net->parameters()[i], single->parameters()[i], 1e-5, 1e-6)) << "parameter " << i;
 }
 
+TEST(Reducer, NaiveBaselineGivesTheBucketedGradients) {
+  auto bucketed_net = make_net(12), naive_net = make_net(12);
+  Reducer bucketed(*bucketed_net, comm(), {0.001, 0.0005});
+  Reducer naive(*naive_net, comm(), {25, 1, false});
+  EXPECT_EQ(naive.bucket_count(), 0u);
+  auto [x, y] = global_batch(4);
+  for (auto* r : {&bucketed, &naive}) {
+    auto& net = r == &bucketed ? bucketed_net : naive_net;
+    r->prepare_for_backward();
+    torch::mse_loss(net->forward(my_half(x, comm().rank(), comm().size())), my_half(y, comm().rank(), comm().size()))
+        .backward();
+    r->finalize();
+  }
+  for (const auto& name : {"conv.weight", "fc1.weight", "fc2.bias"})
+    EXPECT_TRUE(torch::allclose(bucketed_net->named_parameters().find(name)->grad(),
+                                naive_net->named_parameters().find(name)->grad(), 1e-6, 1e-7))
+        << name;
+}
+
 TEST(Reducer, NoSyncAccumulatesLikeOneBigBatch) {
   auto net = make_net(9);
   auto single = make_net(9);
