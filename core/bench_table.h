@@ -19,7 +19,7 @@ class BenchTable {
   }
   void header() const {
     if (!printing_) return;
-    std::printf("# %s, %d rank%s\n# %-28s %12s %12s %12s %12s\n", title_.c_str(), ranks_, ranks_ == 1 ? "" : "s", "what",
+    std::printf("# %s, %d rank%s\n# %-36s %12s %12s %12s %12s\n", title_.c_str(), ranks_, ranks_ == 1 ? "" : "s", "what",
                 "size (B)", "time (us)", "algbw (GB/s)", "busbw (GB/s)");
   }
   void row(const std::string& what, double bytes, double seconds) {
@@ -27,7 +27,7 @@ class BenchTable {
     const double busbw = algbw * 2.0 * (ranks_ - 1) / ranks_;
     json_["rows"].push_back({{"what", what}, {"bytes", bytes}, {"seconds", seconds}, {"algbw_gbps", algbw}, {"busbw_gbps", busbw}});
     if (!printing_) return;
-    std::printf("  %-28s %12.0f %12.1f %12.3f %12.3f\n", what.c_str(), bytes, seconds * 1e6, algbw, busbw);
+    std::printf("  %-36s %12.0f %12.1f %12.3f %12.3f\n", what.c_str(), bytes, seconds * 1e6, algbw, busbw);
     std::fflush(stdout);
   }
   void save(const std::string& path) const {

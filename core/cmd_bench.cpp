@@ -98,6 +98,10 @@ void bench_loader(const Config& c, int batches, int max_threads, BenchTable& tab
   const auto sequences = data->training_sequences(c.data.train_partition, L, c.data.stride / S);
   if (sequences.empty()) throw std::runtime_error("no training sequences to read");
   dist::DistributedSampler sampler(int64_t(sequences.size()), 1, 0, c.train.batch_size, c.train.seed);
+  if (sampler.steps_per_epoch() == 0)
+    throw std::runtime_error(fmt::format("{} training sequences are fewer than one batch of {} (smaller "
+                                         "--train.batch-size or --data.stride, or more data)",
+                                         sequences.size(), c.train.batch_size));
   std::vector<std::vector<SequenceRef>> plan;
   for (int64_t epoch = 0; int(plan.size()) < batches; ++epoch)
     for (const auto& idx : sampler.epoch_batches(epoch)) {
