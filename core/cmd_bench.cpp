@@ -1,6 +1,6 @@
 // `avf bench allreduce`: what gradient communication costs. For each size, one raw MPI_Allreduce
-// against the reducer's bucketed path on the same bytes (hooks fire during a real backward, buckets
-// of dist.bucket-mb). Then, on the parameter list of a real model (I3D), the naive pattern — one
+// against the communicator's all-reduce (what the reducer issues per bucket) and the reducer's whole
+// bucketed path on the same bytes (hooks fire during a real backward, buckets of dist.bucket-mb). Then, on the parameter list of a real model (I3D), the naive pattern — one
 // blocking all-reduce per parameter after backward — against the reducer, with the backward alone
 // as the floor of both.
 #include <fmt/format.h>
@@ -171,6 +171,12 @@ int cmd_bench(const std::vector<std::string>& args) {
     std::vector<float> buf(floats, 1.0f);
     table.row("raw MPI_Allreduce", floats * 4.0, time_it(iters, [&] {
       MPI_Allreduce(MPI_IN_PLACE, buf.data(), int(floats), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    }));
+    // What the reducer issues per bucket: the communicator's asynchronous all-reduce (its worker
+    // thread, MPI, the division by the world size), waited for.
+    auto flat = torch::ones({floats});
+    table.row("communicator all-reduce (avg)", floats * 4.0, time_it(iters, [&] {
+      ctx.comm->allreduce(flat, dist::ReduceOp::avg, "bench")->wait();
     }));
     ShapedModel model(std::vector<std::vector<int64_t>>(8, {std::max<int64_t>(1, floats / 8)}));
     table.row("reducer (8 params, +backward)", model.bytes(), reducer_step(model, *ctx.comm, c, iters));

@@ -22,12 +22,12 @@ out=$(timeout 60 "$avf" bench loader --data.shards "$data/shards" --train.batch-
 grep -q "training sequences are fewer than one batch of 1000" <<< "$out" || fail "message: $out"
 
 "${mpi[@]}" "$avf" bench allreduce --max-bytes 65536 --iters 2 --json "$work/allreduce.json" > "$work/allreduce.log"
-jq -e '.ranks == 2 and ([.rows[].what] | index("raw MPI_Allreduce") != null and
+jq -e '.ranks == 2 and ([.rows[].what] | index("raw MPI_Allreduce") != null and index("communicator all-reduce (avg)") != null and
        index("I3D params: naive 1 blocking/param") != null and index("I3D params: reducer") != null) and
        all(.rows[]; .seconds > 0)' "$work/allreduce.json" > /dev/null || fail "allreduce rows: $(cat "$work/allreduce.log")"
 
 AVF_BUILD_DIR=$(dirname "$avf") "$src/tools/bench" --size small --parts allreduce --out "$work/suite" > "$work/suite.log"
-for what in "## Machine" "## Targets" "reducer busbw / raw MPI_Allreduce" "## All-reduce (2 ranks)" "memcpy"; do
+for what in "## Machine" "## Targets" "all-reduce busbw / raw MPI_Allreduce" "## All-reduce (2 ranks)" "memcpy"; do
   grep -q "$what" "$work/suite/report.md" || fail "report lacks '$what'"
 done
 jq -e '.machine.cores > 0 and (.results.allreduce.rows | length) > 0' "$work/suite/results.json" > /dev/null
