@@ -55,6 +55,17 @@ INI
   cat >> "$1"
 }
 
+# same_final_weights PREEMPTED REFERENCE: two run directories ended with identical weights
+# (checkpoints/last/model.pt, sha256), as a preempted and resumed run must match an uninterrupted one.
+same_final_weights() {
+  local a b
+  a=$(sha256sum < "$1/checkpoints/last/model.pt")
+  b=$(sha256sum < "$2/checkpoints/last/model.pt")
+  echo "preempted: $a"
+  echo "reference: $b"
+  [[ $a == "$b" ]] || fail "final weights differ from the uninterrupted run"
+}
+
 # wait_for SECONDS DESCRIPTION COMMAND...: polls COMMAND every 0.5 s until it succeeds.
 wait_for() {
   local limit=$1 what=$2 deadline=$((SECONDS + $1))

@@ -48,9 +48,5 @@ write_spec "$work/reference"
 "$AVF" sweep run "$work/spec.ini" --backend local
 reference=$work/reference/trials/$(basename "$trial")
 grep -q "rank 0/2" "$trial/train.log" && grep -q "rank 0/2" "$reference/train.log" || fail "not 2 ranks"
-a=$(sha256sum < "$trial/checkpoints/last/model.pt")
-b=$(sha256sum < "$reference/checkpoints/last/model.pt")
-echo "preempted: $a"
-echo "reference: $b"
-[[ $a == "$b" ]] || fail "final weights differ from the uninterrupted run"
+same_final_weights "$trial" "$reference"
 echo PASS

@@ -30,9 +30,5 @@ grep -q "rank 0/2" "$work/train.out" || fail "not 2 ranks"
 
 mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 "$AVF" train --config "$work/run.ini" --train.out "$work/reference" \
   > "$work/reference.log" 2>&1 || fail "reference run: $(tail -3 "$work/reference.log")"
-a=$(sha256sum < "$work/run/checkpoints/last/model.pt")
-b=$(sha256sum < "$work/reference/checkpoints/last/model.pt")
-echo "preempted: $a"
-echo "reference: $b"
-[[ $a == "$b" ]] || fail "final weights differ from the uninterrupted run"
+same_final_weights "$work/run" "$work/reference"
 echo PASS
