@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "dist/communicator.h"
+
 namespace avf {
 
 namespace {
@@ -37,6 +39,42 @@ torch::Tensor ccc_loss(const torch::Tensor& prediction, const torch::Tensor& lab
   auto ccc = 2 * cov / den;
   auto used = (n >= 2).to(x.dtype());
   return ((1 - ccc) * used).sum() / used.sum().clamp_min(1);
+}
+
+torch::Tensor ccc_sums(const torch::Tensor& prediction, const torch::Tensor& label) {
+  check_shapes(prediction, label);
+  const int64_t targets = prediction.size(-1);
+  auto x = prediction.reshape({-1, targets}).to(torch::kFloat64);
+  auto y = label.reshape({-1, targets}).to(x.options());
+  auto labelled = ~torch::isnan(y);
+  auto m = labelled.to(x.dtype());
+  // NaN * 0 is NaN, so missing labels are replaced before any arithmetic touches them.
+  y = torch::where(labelled, y, torch::zeros_like(y));
+  x = x * m;
+  return torch::stack({m.sum(0), x.sum(0), y.sum(0), x.square().sum(0), y.square().sum(0), (x * y).sum(0)});
+}
+
+torch::Tensor ccc_loss_from_sums(const torch::Tensor& sums) {
+  auto n = sums[0];
+  auto n_safe = n.clamp_min(1);
+  auto mean_x = sums[1] / n_safe, mean_y = sums[2] / n_safe;
+  // Raw moments in float64: predictions and labels are O(1), so the subtraction keeps ~15 digits.
+  auto var_x = sums[3] / n_safe - mean_x.square();
+  auto var_y = sums[4] / n_safe - mean_y.square();
+  auto cov = sums[5] / n_safe - mean_x * mean_y;
+  auto den = (var_x + var_y + (mean_x - mean_y).square()).clamp_min(1e-12);
+  auto used = (n >= 2).to(sums.dtype());
+  return ((1 - 2 * cov / den) * used).sum() / used.sum().clamp_min(1);
+}
+
+torch::Tensor global_ccc_loss(const torch::Tensor& prediction, const torch::Tensor& label, dist::Communicator* comm) {
+  auto local = ccc_sums(prediction, label);
+  if (comm == nullptr || comm->size() == 1) return ccc_loss_from_sums(local).to(prediction.scalar_type());
+  auto global = local.detach().clone();
+  comm->allreduce(global, dist::ReduceOp::sum, "CCC loss statistics")->wait();
+  // Value: the global sums; gradient: through this rank's own part only.
+  auto sums = local + (global - local.detach());
+  return ccc_loss_from_sums(sums).to(prediction.scalar_type());
 }
 
 std::vector<CccStats> ccc_stats(const torch::Tensor& prediction, const torch::Tensor& label) {

@@ -78,7 +78,8 @@ double gradient_step(ShapedModel& model, int iters, Step step) {
 // The reducer: prepare, backward (hooks launch buckets as gradients become ready), finalize; or,
 // with `bucketed` false, the naive pattern: backward, then one blocking all-reduce per parameter.
 double reducer_step(ShapedModel& model, dist::Communicator& comm, const Config& c, int iters, bool bucketed = true) {
-  dist::Reducer reducer(model, comm, {c.dist.bucket_mb, c.dist.first_bucket_mb, bucketed});
+  // As the trainer sets it up: gradients summed (the loss carries the 1/N), no averaging pass.
+  dist::Reducer reducer(model, comm, {c.dist.bucket_mb, c.dist.first_bucket_mb, bucketed, /*average=*/false});
   return gradient_step(model, iters, [&] {
     reducer.prepare_for_backward();
     model.loss().backward();
@@ -173,10 +174,10 @@ int cmd_bench(const std::vector<std::string>& args) {
       MPI_Allreduce(MPI_IN_PLACE, buf.data(), int(floats), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     }));
     // What the reducer issues per bucket: the communicator's asynchronous all-reduce (its worker
-    // thread, MPI, the division by the world size), waited for.
+    // thread, MPI; a sum, since the trainer's loss carries the 1/N), waited for.
     auto flat = torch::ones({floats});
-    table.row("communicator all-reduce (avg)", floats * 4.0, time_it(iters, [&] {
-      ctx.comm->allreduce(flat, dist::ReduceOp::avg, "bench")->wait();
+    table.row("communicator all-reduce (sum)", floats * 4.0, time_it(iters, [&] {
+      ctx.comm->allreduce(flat, dist::ReduceOp::sum, "bench")->wait();
     }));
     ShapedModel model(std::vector<std::vector<int64_t>>(8, {std::max<int64_t>(1, floats / 8)}));
     table.row("reducer (8 params, +backward)", model.bytes(), reducer_step(model, *ctx.comm, c, iters));

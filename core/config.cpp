@@ -185,6 +185,8 @@ ConfigSchema::ConfigSchema(Config& c) {
       {"bucketed", "naive"});
   add("dist.bind", &c.dist.bind, "hwloc binding of local ranks", {"core", "none"});
   add("dist.timeout", &c.dist.timeout, "seconds before a stuck collective aborts the job");
+  add("dist.global-statistics", &c.dist.global_statistics,
+      "CCC loss and BatchNorm over the global batch, so results do not depend on the number of ranks");
   add("dist.debug", &c.dist.debug, "check that all ranks call the same collectives with the same shapes");
 
   add("checkpoint.dir", &c.checkpoint.dir, "checkpoint directory; default <train.out>/checkpoints");
@@ -320,6 +322,12 @@ void validate(const Config& c) {
   if (c.train.batch_size <= 0) fail("train.batch-size must be positive");
   if (c.train.accumulate <= 0) fail("train.accumulate must be positive");
   if (c.train.lr <= 0) fail("train.lr must be positive");
+  if (c.train.epochs <= 0) fail(fmt::format("train.epochs ({}) must be positive", c.train.epochs));
+  if (c.train.max_steps < 0) fail(fmt::format("train.max-steps ({}) must be 0 (no limit) or positive", c.train.max_steps));
+  if (c.train.patience < 0) fail(fmt::format("train.patience ({}) must be 0 (off) or positive", c.train.patience));
+  if (c.checkpoint.every < 0)
+    fail(fmt::format("checkpoint.every ({}) must be 0 (each epoch) or a positive number of steps", c.checkpoint.every));
+  if (c.checkpoint.keep < 0) fail(fmt::format("checkpoint.keep ({}) must be 0 or positive", c.checkpoint.keep));
   if (c.model.temperature <= 0) fail("model.temperature must be positive");
   if (c.model.width <= 0) fail("model.width must be positive");
   if (c.dist.bucket_mb <= 0 || c.dist.first_bucket_mb <= 0) fail("dist.bucket-mb and dist.first-bucket-mb must be positive");

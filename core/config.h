@@ -72,6 +72,9 @@ struct DistConfig {
   std::string bind = "core";     // core | none
   double timeout = 600.0;        // seconds a collective may take before the job aborts
   bool debug = false;            // check every collective matches across ranks
+  // The CCC loss and BatchNorm statistics over the global batch (all ranks), so N ranks x batch B
+  // train exactly as 1 rank x batch N*B; false: each rank's own (the common, rank-dependent shortcut).
+  bool global_statistics = true;
 };
 
 struct CheckpointConfig {

@@ -4,6 +4,8 @@
 #include <torch/cuda.h>
 #include <torch/utils.h>
 
+#include <cstdlib>
+
 #include "core/log.h"
 #include "dist/binding.h"
 
@@ -21,7 +23,19 @@ RunContext start_run(const Config& c) {
   // Intra-op threads = the cores this rank owns, so ranks never oversubscribe the node.
   ctx.threads = c.train.threads > 0 ? c.train.threads : std::max(1, binding.cores);
   torch::set_num_threads(ctx.threads);
-  if (c.train.deterministic) at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+  if (c.train.deterministic) {
+    if (cuda) {
+      // cuBLAS is deterministic only with a fixed workspace, set before its first handle. Some CUDA
+      // kernels (e.g. max_pool3d's backward, which I3D uses) have no deterministic version: they
+      // warn instead of failing, so GPU runs are reproducible only up to those kernels' atomics.
+      setenv("CUBLAS_WORKSPACE_CONFIG", ":4096:8", /*overwrite=*/0);
+      at::globalContext().setBenchmarkCuDNN(false);
+      at::globalContext().setDeterministicCuDNN(true);
+      at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/true);
+    } else {
+      at::globalContext().setDeterministicAlgorithms(true, /*warn_only=*/false);
+    }
+  }
   ctx.comm = dist::make_communicator({c.dist.backend, c.dist.timeout, c.dist.debug}, ctx.device);
   log::info("{}; {}; {} intra-op thread{}; device {}; communicator {}", dist::describe(ctx.world),
             binding.description, ctx.threads, ctx.threads == 1 ? "" : "s", ctx.device.str(), ctx.comm->backend());

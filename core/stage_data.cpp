@@ -8,6 +8,7 @@
 
 #include "core/feature_store.h"
 #include "core/geometry.h"
+#include "core/loader.h"
 #include "core/shard_reader.h"
 
 namespace avf {
@@ -87,10 +88,12 @@ class ShardStageData : public StageData {
     const int64_t B = refs.size(), H = reader_.face_height(), W = reader_.face_width();
     auto out = torch::empty({B, L_, 3, S_, crop_, crop_});
     std::vector<uint8_t> clip(S_ * H * W * 3);
-    std::mt19937_64 rng(seed);
     for (int64_t b = 0; b < B; ++b) {
       const auto& v = reader_.videos()[refs[b].video];
-      // One crop per sequence, as a camera would: random when training, centred otherwise.
+      // One crop per sequence, as a camera would: random when training, centred otherwise. Drawn
+      // from the batch's seed and the sequence itself, not from its place in the batch, so a global
+      // batch split over ranks gets the crops one process would draw for it.
+      std::mt19937_64 rng(batch_seed(batch_seed(seed, refs[b].video), uint64_t(refs[b].first_sub)));
       const int64_t y0 = train ? int64_t(rng() % (H - crop_ + 1)) : (H - crop_) / 2;
       const int64_t x0 = train ? int64_t(rng() % (W - crop_ + 1)) : (W - crop_) / 2;
       for (int64_t l = 0; l < L_; ++l) {

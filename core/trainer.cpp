@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <filesystem>
+#include <optional>
 
 #include "core/autocast.h"
 #include "core/step_times.h"
@@ -19,6 +20,7 @@
 #include "core/loader.h"
 #include "core/log.h"
 #include "core/metrics_log.h"
+#include "core/models/batch_norm.h"
 #include "core/plot.h"
 #include "core/progress.h"
 #include "core/run_context.h"
@@ -90,8 +92,26 @@ int run_training(const Config& c) {
   }
   auto model = make_stage_model(c, int64_t(data->targets().size()), dims);
   model->module().to(ctx.device);
+  // Gradients are summed over ranks: the loss carries the 1/N (see backward_scale below), so no
+  // averaging pass follows the all-reduce.
   dist::Reducer reducer(model->module(), *ctx.comm,
-                        {c.dist.bucket_mb, c.dist.first_bucket_mb, c.dist.gradient_sync == "bucketed"});
+                        {c.dist.bucket_mb, c.dist.first_bucket_mb, c.dist.gradient_sync == "bucketed",
+                         /*average=*/false});
+  // dist.global-statistics: BatchNorm over the global batch while training (eval mode uses the
+  // running statistics, identical on every rank).
+  std::optional<GlobalBatchStatistics> global_batch_norm;
+  if (c.dist.global_statistics) global_batch_norm.emplace(ctx.comm.get());
+  // One optimizer step's loss as backpropagated. Global: the CCC of the global micro-batch, whose
+  // per-rank gradients add up to the whole batch's. Local: each rank's own CCC, divided by N so that
+  // the summed gradients are the average. Either way divided by the micro-batches accumulated: with
+  // train.accumulate A the step minimises the mean over its A micro-batches of each micro-batch's
+  // CCC (over all ranks when global), not the CCC of all A micro-batches pooled.
+  const auto loss_of = [&](const torch::Tensor& prediction, const torch::Tensor& labels) {
+    return c.dist.global_statistics ? global_ccc_loss(prediction, labels, ctx.comm.get())
+                                    : ccc_loss(prediction, labels);
+  };
+  const double backward_scale =
+      1.0 / c.train.accumulate / (c.dist.global_statistics ? 1.0 : double(ctx.world.size));
   torch::optim::SGD optimizer(model->module().parameters(),
                               torch::optim::SGDOptions(c.train.lr).momentum(c.train.momentum).weight_decay(c.train.weight_decay));
   // Dropout draws differ per rank (as with independent GPUs), reproducibly.
@@ -106,7 +126,13 @@ int run_training(const Config& c) {
   dist::EarlyStopping early;
   early.patience = c.train.patience;
   Position pos;
+  int64_t validated_step = -1;  // the step of the last validation, so the end of training validates once
+  // A crash in the middle of a save may have left `best` (or `last`) under a temp name: rank 0 puts
+  // it back before any rank looks for a checkpoint.
+  if (rank0 && !c.checkpoint.resume.empty()) store.recover();
+  ctx.comm->barrier()->wait();
   if (auto ck = store.resume(c.checkpoint.resume)) {
+    if (ck->metadata.contains("metrics") && ck->metadata["metrics"].is_object()) validated_step = ck->payload.step;
     dist::load_module(model->module(), ck->payload.model, ck->path);
     dist::load_optimizer(optimizer, ck->payload.optimizer, ck->path);
     pos = {ck->payload.epoch, ck->payload.state.at("batch").get<int64_t>(), ck->payload.step};
@@ -151,8 +177,11 @@ int run_training(const Config& c) {
     metrics.write(rec);
     std::string line;
     for (const auto& [t, v] : m.ccc) line += fmt::format(" {} {:.4f}", t, v);
-    log::info("validation after epoch {} (step {}): CCC{} | {} {:.4f} (best {:.4f})", at.epoch, at.step, line,
+    // Epochs are numbered from 0 as in the progress lines ("epoch 3: 16/16 steps" then "after epoch 3").
+    log::info("validation after {} {} (step {}): CCC{} | {} {:.4f} (best {:.4f})",
+              at.batch == 0 ? "epoch" : "a part of epoch", at.batch == 0 ? at.epoch - 1 : at.epoch, at.step, line,
               c.checkpoint.metric, value, early.best);
+    validated_step = at.step;
     auto rngs = gather_rng_states(*ctx.comm);
     if (rank0) {
       const auto written = store.save(make_payload(*model, optimizer, at, early, std::move(rngs)), m);
@@ -173,8 +202,9 @@ int run_training(const Config& c) {
     }
     batches.resize(batches_per_epoch);
     // Crops differ per rank and epoch; batch k of the epoch always gets the same ones.
-    Loader loader(*data, std::move(batches), size_t(pos.batch),
-                  batch_seed(batch_seed(c.train.seed, uint64_t(pos.epoch)), uint64_t(ctx.world.rank)), true,
+    // Crops depend on the epoch, the batch and the sequence, not on the rank (stage_data.cpp), so
+    // batch k of the epoch always gets the same ones whatever the number of ranks.
+    Loader loader(*data, std::move(batches), size_t(pos.batch), batch_seed(c.train.seed, uint64_t(pos.epoch)), true,
                   c.data.reader_threads, c.data.prefetch_batches);
     Progress progress(fmt::format("epoch {}", pos.epoch), batches_per_epoch / c.train.accumulate, "steps",
                       c.log.progress, c.log.interval);
@@ -210,10 +240,10 @@ int run_training(const Config& c) {
           prediction = model->forward(b);
         }
         // The loss in float32 whatever the forward ran in.
-        auto loss = ccc_loss(prediction.to(torch::kFloat), labels) / c.train.accumulate;
-        step_loss += loss.item<double>();
+        auto loss = loss_of(prediction.to(torch::kFloat), labels);
+        step_loss += loss.item<double>() / c.train.accumulate;
         times.forward += lap();
-        loss.backward();
+        (loss * backward_scale).backward();
         times.backward += lap();
         reducer.finalize();
         times.exposed_comm += lap();
@@ -242,6 +272,12 @@ int run_training(const Config& c) {
     record.update(times.to_json());
     metrics.write(record);
     if (early.should_stop()) log::info("early stopping: no improvement in {} validations", early.patience);
+  }
+  // The end of training always validates and saves, whatever checkpoint.every is: `last` holds the
+  // final weights and `best` has seen them.
+  if (validated_step != pos.step) {
+    validate(pos);
+    model->module().train();
   }
   log::info("done: best {} = {:.4f} at step {}; checkpoints in {}", c.checkpoint.metric, early.best, early.best_step, ckpt_dir);
   // The last record says the run finished (not crashed, not preempted): the sweep wrapper tells a

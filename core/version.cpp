@@ -21,8 +21,9 @@ std::string build_info() {
   unsigned maj = 0, min = 0, rel = 0;
   H5get_libversion(&maj, &min, &rel);
   return fmt::format(
-      "avf {}\ncommit {}\nLibTorch {} ({})\nMPI {}\nHDF5 {}.{}.{}\nNCCL communicator {}\n", version(), git_commit(),
-      TORCH_VERSION, AVF_TORCH_HAS_CUDA ? "CUDA" : "CPU", mpi_line, maj, min, rel, AVF_HAVE_NCCL ? "built" : "not built");
+      "avf {}\ncommit {}\nLibTorch {} ({})\nMPI {}\nHDF5 {}.{}.{}\nNCCL communicator {}\nmedia (preprocess, predict) {}\n",
+      version(), git_commit(), TORCH_VERSION, AVF_TORCH_HAS_CUDA ? "CUDA" : "CPU", mpi_line, maj, min, rel,
+      AVF_HAVE_NCCL ? "built" : "not built", AVF_HAVE_MEDIA ? "built" : "not built (AVF_WITH_MEDIA)");
 }
 
 }  // namespace avf

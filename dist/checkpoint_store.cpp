@@ -96,6 +96,11 @@ struct Entry {
   }
 };
 
+// The name a temp entry stands for: ".best.tmp-12-3" -> "best".
+std::string name_behind_temp(const std::string& temp_name) {
+  return temp_name.substr(1, temp_name.find(".tmp-") - 1);
+}
+
 std::string top_k_name(const CheckpointPayload& p) { return fmt::format("epoch-{:04d}-step-{:07d}", p.epoch, p.step); }
 
 std::vector<Entry> scan(const std::string& dir, const std::string& metric) {
@@ -200,10 +205,49 @@ void CheckpointStore::write(const std::string& name, const CheckpointPayload& pa
   }
 }
 
-void CheckpointStore::save_last(const CheckpointPayload& payload) { write("last", payload, nullptr, kNaN); }
+void CheckpointStore::save_last(const CheckpointPayload& payload) {
+  recover();
+  write("last", payload, nullptr, kNaN);
+}
+
+std::vector<std::string> CheckpointStore::recover() const {
+  std::vector<std::string> restored;
+  std::error_code ec;
+  if (!fs::is_directory(dir_, ec)) return restored;
+  const std::vector<Entry> entries = scan(dir_, metric_);
+  std::map<std::string, const Entry*> finals, newest_temp;
+  for (const auto& e : entries) {
+    if (!e.temp()) {
+      if (e.error.empty()) finals[e.name] = &e;
+      continue;
+    }
+    if (!e.error.empty()) continue;  // metadata.json is written last: without it, an unfinished write
+    const std::string name = name_behind_temp(e.name);
+    auto& best = newest_temp[name];
+    if (best == nullptr || e.step > best->step) best = &e;
+  }
+  for (const auto& [name, temp] : newest_temp) {
+    const auto final_entry = finals.find(name);
+    if (final_entry != finals.end() && final_entry->second->step >= temp->step) continue;
+    try {
+      load_checkpoint(temp->path);  // every checksum, before it takes the name
+    } catch (const CheckpointError& e) {
+      log::warn("checkpoint recovery: not restoring {}: {}", temp->path, e.what());
+      continue;
+    }
+    replace_directory(temp->path, dir_ + "/" + name);
+    log::warn("checkpoint recovery: restored {}/{} (step {}) from {}, left by an interrupted save", dir_, name,
+              temp->step, temp->name);
+    restored.push_back(name);
+  }
+  for (const auto& e : entries)
+    if (e.temp()) fs::remove_all(e.path, ec);
+  return restored;
+}
 
 std::vector<std::string> CheckpointStore::save(const CheckpointPayload& payload, const Metrics& metrics) {
   const double score = metric_value(metrics, metric_);
+  recover();
   const json metrics_json = to_json(metrics);
   const std::vector<Entry> entries = scan(dir_, metric_);
   std::vector<std::string> written{"last"};

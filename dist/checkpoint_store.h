@@ -77,6 +77,15 @@ class CheckpointStore {
   // Without a fresh validation (preemption, a mid-epoch stop): writes only `last`.
   void save_last(const CheckpointPayload& payload);
 
+  // Undoes what a crash in the middle of a save left: each name (`best`, `last`, a top-k) whose
+  // newest complete copy sits under a temp name (".best.tmp-<pid>-<n>": a directory being written,
+  // or the previous one moved aside by replace_directory's first rename) gets that copy back under
+  // its name when the name is missing or holds an older step; every other temp entry is removed.
+  // Hence after a crash at any point of a save, `best` is the previous or the new best, never
+  // missing. Only the one process that saves may call it (rank 0), before it resumes or saves;
+  // save() calls it first. Returns the names restored.
+  std::vector<std::string> recover() const;
+
   // mode "": nothing. "auto": the newest (by step) checkpoint in the directory that verifies,
   // warning about each corrupt one skipped; nothing when the directory has no checkpoint at all;
   // CheckpointError when it has some but none verifies. Anything else is a checkpoint path, or a

@@ -30,7 +30,6 @@ std::unique_ptr<Communicator> make_communicator(const CommunicatorOptions& optio
   std::string backend = options.backend;
   if (backend == "auto") backend = device.is_cuda() ? "nccl" : "mpi";
   if (backend == "mpi") {
-    if (device.is_cuda()) throw std::invalid_argument("dist.backend=mpi works on CPU tensors only; use nccl on CUDA");
     return std::make_unique<MpiCommunicator>(options.timeout_s, options.debug);
   }
   if (backend == "nccl") {

@@ -1,5 +1,6 @@
-// Collectives over the ranks of the job, on tensors. Two backends: MPI (CPU tensors) and NCCL (CUDA
-// tensors). Every operation is asynchronous and returns a Work to wait on; operations complete in
+// Collectives over the ranks of the job, on tensors. Two backends: MPI (CPU tensors; CUDA tensors are
+// staged through host memory) and NCCL (CUDA tensors; CPU tensors are staged through the GPU), so
+// control data on the CPU and gradients on the GPU go through one communicator. Every operation is asynchronous and returns a Work to wait on; operations complete in
 // the order they were issued, which is the same on every rank.
 #pragma once
 #include <torch/types.h>

@@ -65,10 +65,17 @@ void check(int rc, const std::string& what) {
   throw std::runtime_error(fmt::format("{} failed: {}", what, std::string(text, len)));
 }
 
-void require_cpu_contiguous(const torch::Tensor& t, const std::string& what) {
-  if (!t.device().is_cpu() || !t.is_contiguous())
-    throw std::invalid_argument(what + ": the MPI communicator needs contiguous CPU tensors");
+void require_contiguous(const torch::Tensor& t, const std::string& what) {
+  if (!t.is_contiguous()) throw std::invalid_argument(what + ": the MPI communicator needs contiguous tensors");
   if (t.numel() > INT32_MAX) throw std::invalid_argument(what + ": more than 2^31 elements in one collective");
+}
+
+// CUDA tensors go through host memory, a copy each way, on the communicator's thread: the MPI
+// communicator on GPUs serves ranks that share one GPU (NCCL refuses two ranks on one device) and
+// machines without NCCL. NCCL is the fast path.
+torch::Tensor on_host(const torch::Tensor& t) { return t.is_cuda() ? t.to(torch::kCPU) : t; }
+void copy_back(torch::Tensor& t, const torch::Tensor& host) {
+  if (t.is_cuda()) t.copy_(host);
 }
 
 std::string signature_of(const char* op, const torch::Tensor& t, int extra = 0) {
@@ -134,28 +141,34 @@ WorkPtr MpiCommunicator::submit(const std::string& what, const std::string& sign
 }
 
 WorkPtr MpiCommunicator::allreduce(torch::Tensor t, ReduceOp op, const std::string& what) {
-  require_cpu_contiguous(t, what);
+  require_contiguous(t, what);
   return submit(what, signature_of("allreduce", t, int(op)), [this, t, op, what]() mutable {
-    check(MPI_Allreduce(MPI_IN_PLACE, t.data_ptr(), int(t.numel()), mpi_type(t), mpi_op(op), comm_), what);
-    if (op == ReduceOp::avg) t.div_(size_);
+    auto h = on_host(t);
+    check(MPI_Allreduce(MPI_IN_PLACE, h.data_ptr(), int(h.numel()), mpi_type(h), mpi_op(op), comm_), what);
+    if (op == ReduceOp::avg) h.div_(size_);
+    copy_back(t, h);
   });
 }
 
 WorkPtr MpiCommunicator::broadcast(torch::Tensor t, int root, const std::string& what) {
-  require_cpu_contiguous(t, what);
+  require_contiguous(t, what);
   return submit(what, signature_of("broadcast", t, root), [this, t, root, what]() mutable {
-    check(MPI_Bcast(t.data_ptr(), int(t.numel()), mpi_type(t), root, comm_), what);
+    auto h = on_host(t);
+    check(MPI_Bcast(h.data_ptr(), int(h.numel()), mpi_type(h), root, comm_), what);
+    copy_back(t, h);
   });
 }
 
 WorkPtr MpiCommunicator::allgather(torch::Tensor in, torch::Tensor out, const std::string& what) {
-  require_cpu_contiguous(in, what);
-  require_cpu_contiguous(out, what);
+  require_contiguous(in, what);
+  require_contiguous(out, what);
   if (out.numel() != in.numel() * size_ || out.scalar_type() != in.scalar_type())
     throw std::invalid_argument(what + ": output must hold size() * input.numel() elements of the input's dtype");
   return submit(what, signature_of("allgather", in), [this, in, out, what]() mutable {
-    check(MPI_Allgather(in.data_ptr(), int(in.numel()), mpi_type(in), out.data_ptr(), int(in.numel()),
-                        mpi_type(out), comm_), what);
+    auto h_in = on_host(in), h_out = on_host(out);
+    check(MPI_Allgather(h_in.data_ptr(), int(h_in.numel()), mpi_type(h_in), h_out.data_ptr(), int(h_in.numel()),
+                        mpi_type(h_out), comm_), what);
+    copy_back(out, h_out);
   });
 }
 

@@ -40,20 +40,22 @@ ncclRedOp_t nccl_op(ReduceOp op) {
   return ncclSum;
 }
 
-void require_cuda_contiguous(const torch::Tensor& t, const std::string& what) {
-  if (!t.device().is_cuda() || !t.is_contiguous())
-    throw std::invalid_argument(what + ": the NCCL communicator needs contiguous CUDA tensors");
+void require_contiguous(const torch::Tensor& t, const std::string& what) {
+  if (!t.is_contiguous()) throw std::invalid_argument(what + ": the NCCL communicator needs contiguous tensors");
 }
 
 class NcclWork : public Work {
  public:
-  NcclWork(cudaEvent_t done, CollectiveTracker& tracker, uint64_t seq) : done_(done), tracker_(tracker), seq_(seq) {}
+  // after_wait: runs once the collective is done (copies a staged result back to a CPU tensor).
+  NcclWork(cudaEvent_t done, CollectiveTracker& tracker, uint64_t seq, std::function<void()> after_wait)
+      : done_(done), tracker_(tracker), seq_(seq), after_wait_(std::move(after_wait)) {}
   ~NcclWork() override { cudaEventDestroy(done_); }
   void wait() override {
     if (waited_) return;
     check_cuda(cudaEventSynchronize(done_), "waiting for a NCCL collective");
     tracker_.end(seq_);
     waited_ = true;
+    if (after_wait_) after_wait_();
   }
   bool completed() const override { return waited_ || cudaEventQuery(done_) == cudaSuccess; }
 
@@ -61,6 +63,7 @@ class NcclWork : public Work {
   cudaEvent_t done_;
   CollectiveTracker& tracker_;
   uint64_t seq_;
+  std::function<void()> after_wait_;
   bool waited_ = false;
 };
 
@@ -95,8 +98,13 @@ NcclCommunicator::~NcclCommunicator() {
   if (!finalized) MPI_Comm_free(&mpi_);
 }
 
+torch::Tensor NcclCommunicator::on_device(const torch::Tensor& t) const {
+  return t.is_cuda() ? t : t.to(torch::Device(torch::kCUDA, device_));
+}
+
 template <class Launch>
-WorkPtr NcclCommunicator::enqueue(const std::string& what, const std::string& signature, Launch launch) {
+WorkPtr NcclCommunicator::enqueue(const std::string& what, const std::string& signature, Launch launch,
+                                  std::function<void()> after_wait) {
   if (debug_) verify_same_call(mpi_, rank_, what, signature);
   check_cuda(cudaSetDevice(device_), what);
   cudaEvent_t ready, done;
@@ -108,31 +116,43 @@ WorkPtr NcclCommunicator::enqueue(const std::string& what, const std::string& si
   const uint64_t seq = tracker_.begin(what);
   check_nccl(launch(), what);
   check_cuda(cudaEventRecord(done, stream_), what);
-  return std::make_shared<NcclWork>(done, tracker_, seq);
+  return std::make_shared<NcclWork>(done, tracker_, seq, std::move(after_wait));
 }
 
+namespace {
+// CPU tensors (control data: RNG states, evaluation statistics, shape checks) travel through a device
+// copy; the result lands back in the caller's tensor when the Work is waited on.
+std::function<void()> copy_back(torch::Tensor host, torch::Tensor device) {
+  if (host.is_cuda()) return {};
+  return [host, device]() mutable { host.copy_(device); };
+}
+}  // namespace
+
 WorkPtr NcclCommunicator::allreduce(torch::Tensor t, ReduceOp op, const std::string& what) {
-  require_cuda_contiguous(t, what);
+  require_contiguous(t, what);
+  auto d = on_device(t);
   return enqueue(what, fmt::format("allreduce({} x {}, {})", t.numel(), std::string(t.dtype().name()), int(op)), [&] {
-    return ncclAllReduce(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t), nccl_op(op), comm_, stream_);
-  });
+    return ncclAllReduce(d.data_ptr(), d.data_ptr(), d.numel(), nccl_type(d), nccl_op(op), comm_, stream_);
+  }, copy_back(t, d));
 }
 
 WorkPtr NcclCommunicator::broadcast(torch::Tensor t, int root, const std::string& what) {
-  require_cuda_contiguous(t, what);
+  require_contiguous(t, what);
+  auto d = on_device(t);
   return enqueue(what, fmt::format("broadcast({} x {}, {})", t.numel(), std::string(t.dtype().name()), root), [&] {
-    return ncclBroadcast(t.data_ptr(), t.data_ptr(), t.numel(), nccl_type(t), root, comm_, stream_);
-  });
+    return ncclBroadcast(d.data_ptr(), d.data_ptr(), d.numel(), nccl_type(d), root, comm_, stream_);
+  }, copy_back(t, d));
 }
 
 WorkPtr NcclCommunicator::allgather(torch::Tensor in, torch::Tensor out, const std::string& what) {
-  require_cuda_contiguous(in, what);
-  require_cuda_contiguous(out, what);
+  require_contiguous(in, what);
+  require_contiguous(out, what);
   if (out.numel() != in.numel() * size_ || out.scalar_type() != in.scalar_type())
     throw std::invalid_argument(what + ": output must hold size() * input.numel() elements of the input's dtype");
+  auto d_in = on_device(in), d_out = on_device(out);
   return enqueue(what, fmt::format("allgather({} x {})", in.numel(), std::string(in.dtype().name())), [&] {
-    return ncclAllGather(in.data_ptr(), out.data_ptr(), in.numel(), nccl_type(in), comm_, stream_);
-  });
+    return ncclAllGather(d_in.data_ptr(), d_out.data_ptr(), d_in.numel(), nccl_type(d_in), comm_, stream_);
+  }, copy_back(out, d_out));
 }
 
 WorkPtr NcclCommunicator::barrier() {

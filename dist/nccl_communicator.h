@@ -1,4 +1,5 @@
-// NCCL backend for CUDA tensors. The unique id is created on rank 0 and broadcast over MPI; every
+// NCCL backend for CUDA tensors (CPU tensors, e.g. evaluation statistics, are staged through the
+// GPU and copied back when the Work is waited on). The unique id is created on rank 0 and broadcast over MPI; every
 // collective runs on the communicator's own stream, ordered after the work already queued on the
 // default stream (where LibTorch computes unless told otherwise). The tracker's watchdog also polls
 // ncclCommGetAsyncError and aborts the communicator on an asynchronous error.
@@ -7,6 +8,8 @@
 #include <cuda_runtime_api.h>
 #include <mpi.h>
 #include <nccl.h>
+
+#include <functional>
 
 #include "dist/collective_tracker.h"
 #include "dist/communicator.h"
@@ -28,7 +31,9 @@ class NcclCommunicator : public Communicator {
  private:
   // Orders the NCCL stream after the default stream, runs `launch`, and returns a Work on its event.
   template <class Launch>
-  WorkPtr enqueue(const std::string& what, const std::string& signature, Launch launch);
+  WorkPtr enqueue(const std::string& what, const std::string& signature, Launch launch,
+                  std::function<void()> after_wait);
+  torch::Tensor on_device(const torch::Tensor& t) const;  // a CPU tensor's copy on this GPU
 
   int rank_ = 0, size_ = 1, device_ = 0;
   bool debug_;

@@ -84,7 +84,7 @@ void broadcast_tensors(Communicator& comm, const std::vector<torch::Tensor>& ten
 }
 
 Reducer::Reducer(torch::nn::Module& module, Communicator& comm, ReducerOptions options)
-    : comm_(comm), bucketed_(options.bucketed) {
+    : comm_(comm), bucketed_(options.bucketed), op_(options.average ? ReduceOp::avg : ReduceOp::sum) {
   for (const auto& p : module.parameters())
     if (p.requires_grad()) params_.push_back(p);
   buffers_ = module.buffers();
@@ -210,7 +210,7 @@ void Reducer::launch_ready_buckets() {
     Bucket& b = buckets_[next_launch_];
     const auto flags = torch::from_blob(b.has_grad.data(), {int64_t(b.has_grad.size())}, torch::kFloat);
     b.flat.narrow(0, b.flags_offset, int64_t(b.has_grad.size())).copy_(flags);
-    b.work = comm_.allreduce(b.flat, ReduceOp::avg, fmt::format("gradient bucket {}", next_launch_));
+    b.work = comm_.allreduce(b.flat, op_, fmt::format("gradient bucket {}", next_launch_));
     timing_.buckets.push_back({size_t(b.flat.numel() * b.flat.element_size()), now_s()});
     ++next_launch_;
   }
@@ -221,7 +221,7 @@ void Reducer::reduce_each_parameter() {
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& grad = params_[i].mutable_grad();
     if (!grad.defined()) grad = torch::zeros_like(params_[i]);
-    comm_.allreduce(grad, ReduceOp::avg, fmt::format("gradient of parameter {}", i))->wait();
+    comm_.allreduce(grad, op_, fmt::format("gradient of parameter {}", i))->wait();
   }
 }
 

@@ -27,6 +27,10 @@ struct ReducerOptions {
   // false: the naive pattern, kept as the baseline to beat: no hooks, no buckets; after backward,
   // one blocking all-reduce per parameter (a zero gradient for one this rank did not use).
   bool bucketed = true;
+  // true: gradients are averaged over ranks (the loss is each rank's own mean). false: summed, for
+  // losses that already carry the 1/N (a global-batch loss, or a local loss divided by the world
+  // size): no averaging pass after the all-reduce.
+  bool average = true;
 };
 
 struct BucketTiming {
@@ -92,6 +96,7 @@ class Reducer {
   std::vector<bool> ready_;             // per param, this step
   size_t next_launch_ = 0;
   bool bucketed_ = true;
+  ReduceOp op_ = ReduceOp::avg;
   bool armed_ = false;
   bool sync_ = true;
   std::mutex mutex_;

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "core/models/batch_norm.h"
+
 namespace avf {
 
 namespace nn = torch::nn;
@@ -21,7 +23,7 @@ nn::Sequential block(int64_t in, const std::vector<ConvSpec>& convs, nn::AnyModu
     const auto& c = convs[i];
     auto n = std::to_string(i + 1);
     seq->push_back("conv" + n, nn::Conv2d(nn::Conv2dOptions(in, c.out, c.kernel).stride(c.stride).padding(c.padding).bias(false)));
-    seq->push_back("bn" + n, nn::BatchNorm2d(c.out));
+    seq->push_back("bn" + n, BatchNorm(c.out));
     seq->push_back("relu" + n, nn::ReLU());
     in = c.out;
   }

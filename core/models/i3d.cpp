@@ -34,7 +34,7 @@ torch::Tensor max_pool_same(const torch::Tensor& x, Size3 kernel, Size3 stride) 
 
 Unit3DImpl::Unit3DImpl(int64_t in, int64_t out, Size3 kernel, Size3 stride) : kernel_(kernel), stride_(stride) {
   conv = register_module("conv", nn::Conv3d(nn::Conv3dOptions(in, out, kernel).stride(stride).bias(false)));
-  bn = register_module("bn", nn::BatchNorm3d(nn::BatchNormOptions(out).eps(1e-3)));
+  bn = register_module("bn", BatchNorm(nn::BatchNormOptions(out).eps(1e-3)));
 }
 
 torch::Tensor Unit3DImpl::forward(const torch::Tensor& x) {

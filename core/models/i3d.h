@@ -5,6 +5,7 @@
 
 #include <array>
 
+#include "core/models/batch_norm.h"
 #include "core/models/model_output.h"
 
 namespace avf {
@@ -23,7 +24,7 @@ class Unit3DImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
 
   torch::nn::Conv3d conv{nullptr};
-  torch::nn::BatchNorm3d bn{nullptr};
+  BatchNorm bn{nullptr};  // global over ranks while training under GlobalBatchStatistics
 
  private:
   Size3 kernel_, stride_;

@@ -22,7 +22,7 @@ out=$(timeout 60 "$avf" bench loader --data.shards "$data/shards" --train.batch-
 grep -q "training sequences are fewer than one batch of 1000" <<< "$out" || fail "message: $out"
 
 "${mpi[@]}" "$avf" bench allreduce --max-bytes 65536 --iters 2 --json "$work/allreduce.json" > "$work/allreduce.log"
-jq -e '.ranks == 2 and ([.rows[].what] | index("raw MPI_Allreduce") != null and index("communicator all-reduce (avg)") != null and
+jq -e '.ranks == 2 and ([.rows[].what] | index("raw MPI_Allreduce") != null and index("communicator all-reduce (sum)") != null and
        index("I3D params: naive 1 blocking/param") != null and index("I3D params: reducer") != null) and
        all(.rows[]; .seconds > 0)' "$work/allreduce.json" > /dev/null || fail "allreduce rows: $(cat "$work/allreduce.log")"
 

@@ -31,8 +31,15 @@ for attempt in 1 2 3 4 5; do
   echo "attempt $attempt: exit code $rc (the run finished before the signal); trying again"
 done
 [ "$rc" -eq 3 ] || { echo "FAIL: never interrupted"; exit 1; }
-grep -q '"batch"' "$work/resumed/checkpoints/last/metadata.json" || true
-echo "interrupted; resuming"
+# The preempted run saved `last` mid-run with its position in the epoch, and did not finish.
+meta="$work/resumed/checkpoints/last/metadata.json"
+jq -e '.state_keys | index("batch") != null' "$meta" > /dev/null || { echo "FAIL: last has no batch position"; exit 1; }
+done_step=$(jq -s 'map(select(.kind == "done")) | .[0].step' "$work/straight/metrics.jsonl")
+saved_step=$(jq .step "$meta")
+[ "$saved_step" -lt "$done_step" ] || { echo "FAIL: last is at step $saved_step, not before the end ($done_step)"; exit 1; }
+jq -s -e 'map(select(.kind == "done")) | length == 0' "$work/resumed/metrics.jsonl" > /dev/null ||
+  { echo "FAIL: the preempted run wrote a done record"; exit 1; }
+echo "interrupted at step $saved_step of $done_step; resuming"
 "${launch[@]}" "$avf" "${args[@]}" --train.out "$work/resumed" --checkpoint.resume auto
 a=$(sha256sum < "$work/straight/checkpoints/last/model.pt")
 b=$(sha256sum < "$work/resumed/checkpoints/last/model.pt")

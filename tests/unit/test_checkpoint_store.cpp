@@ -233,6 +233,43 @@ TEST(CheckpointStore, ResumeAutoFindsCheckpointLeftUnderTempNameByCrash) {
   EXPECT_EQ(list_dir(dir), (std::vector<std::string>{"best", "last"}));
 }
 
+// A crash at each point of replacing `best` (write the new one under a temp name, move the old one
+// aside, rename the new one in, remove the old one), then a resumed run that saves a worse checkpoint:
+// `best` must exist and hold the old best (crash before the new one was complete) or the new one.
+TEST(CheckpointStore, BestSurvivesACrashAtEachPointOfItsReplacement) {
+  enum Point { writing_new, new_complete, old_moved_aside, new_renamed_in };
+  for (Point point : {writing_new, new_complete, old_moved_aside, new_renamed_in}) {
+    SCOPED_TRACE(testing::Message() << "crash point " << int(point));
+    const std::string dir = make_temp_dir("avf-ckpt");
+    CheckpointStore(dir, "mean", 0, kRun).save(payload(1, 100), mean_ccc(0.5));
+    // The new best (step 200, 0.7), complete, as the interrupted save had written it.
+    const std::string other = make_temp_dir("avf-ckpt-new");
+    CheckpointStore(other, "mean", 0, kRun).save(payload(2, 200), mean_ccc(0.7));
+    const std::string new_tmp = dir + "/.best.tmp-99-1", aside = dir + "/.best.tmp-99-0";
+    switch (point) {
+      case writing_new:
+        fs::create_directory(new_tmp);
+        std::ofstream(new_tmp + "/model.pt") << "half a mod";
+        break;
+      case new_complete: fs::rename(other + "/best", new_tmp); break;
+      case old_moved_aside:
+        fs::rename(other + "/best", new_tmp);
+        fs::rename(dir + "/best", aside);
+        break;
+      case new_renamed_in:
+        fs::rename(dir + "/best", aside);
+        fs::rename(other + "/best", dir + "/best");
+        break;
+    }
+    // The resumed run goes on and validates worse than both.
+    CheckpointStore resumed(dir, "mean", 0, kRun);
+    resumed.save(payload(3, 300), mean_ccc(0.2));
+    ASSERT_TRUE(fs::exists(dir + "/best")) << "best is lost";
+    EXPECT_EQ(step_of(dir + "/best"), point == writing_new ? 100 : 200);
+    EXPECT_EQ(list_dir(dir), (std::vector<std::string>{"best", "last"}));  // no temp entry left
+  }
+}
+
 TEST(CheckpointStore, FullDiskKeepsPreviousCheckpoints) {
   SmallTmpfs disk(1 << 20);
   if (!disk.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
