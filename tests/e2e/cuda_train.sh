@@ -32,16 +32,9 @@ run() {  # NAME RANKS BACKEND BATCH ARGS...
   echo "$name: $((SECONDS - t0)) s, final validation $(jq -s -c 'map(select(.kind == "validation")) | .[-1].ccc' "$work/$name/metrics.jsonl")"
 }
 
-close() {  # A B TOLERANCE: every exported weight within TOLERANCE
-  python3 - "$work/$1.h5" "$work/$2.h5" "$3" << 'PY' || fail "$1 and $2 differ"
-import sys, h5py, numpy as np
-a, b, tol = h5py.File(sys.argv[1]), h5py.File(sys.argv[2]), float(sys.argv[3])
-names = []
-a.visititems(lambda n, o: names.append(n) if isinstance(o, h5py.Dataset) else None)
-worst = max(float(np.max(np.abs(a[n][()].astype(np.float64) - b[n][()].astype(np.float64)), initial=0)) for n in names)
-print(f"{sys.argv[1]} vs {sys.argv[2]}: {len(names)} tensors, max |difference| {worst:.3g} (tolerance {tol})")
-sys.exit(0 if worst <= tol else 1)
-PY
+close() {  # A B TOLERANCE: every exported weight within TOLERANCE (tools/compare-weights)
+  echo -n "$1 vs $2: "
+  python3 "$(dirname "$0")/../../tools/compare-weights" "$work/$1.h5" "$work/$2.h5" "$3" || fail "$1 and $2 differ"
 }
 
 run fusion-nccl-1x4 1 nccl 4 "${fusion[@]}"
