@@ -16,6 +16,7 @@
 #include "core/loader.h"
 #include "core/shard_reader.h"
 #include "core/stage_data.h"
+#include "core/visual_input.h"
 #include "core/models/make_models.h"
 #include "core/run_context.h"
 #include "core/subcommand.h"
@@ -123,14 +124,22 @@ void bench_loader(const Config& c, int batches, int max_threads, BenchTable& tab
         reader.read_faces(ref.video, first, S, rows.data());
       }
   table.row("raw face reads, 1 thread", bytes, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / batches);
+  // The loader hands out uint8 crops; the row's size is the face rows it reads (as the raw row's), so
+  // the two bandwidths compare. clips/s: what one rank could feed the network with.
+  const double clips = double(c.train.batch_size) * L;
+  Batch last;
   for (int threads = 1; threads <= max_threads; threads *= 2) {
     start = std::chrono::steady_clock::now();
     Loader loader(*data, plan, 0, c.train.seed, true, threads, 2 * threads);
-    while (loader.next()) {
-    }
-    table.row(fmt::format("loader, {} thread{}", threads, threads == 1 ? "" : "s"), bytes,
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / batches);
+    while (auto b = loader.next()) last = std::move(*b);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / batches;
+    table.row(fmt::format("loader, {} thread{} ({:.0f} clips/s)", threads, threads == 1 ? "" : "s", clips / seconds),
+              bytes, seconds);
   }
+  // What the training step adds on the CPU: uint8 clips to float network input in one fused pass.
+  const double convert_s = time_it(5, [&] { visual_clips(last.visual, last.visual_blank, torch::kCPU); });
+  table.row(fmt::format("uint8 -> float clips, CPU ({:.0f} clips/s)", clips / convert_s),
+            double(last.visual.numel()), convert_s);
 }
 
 }  // namespace

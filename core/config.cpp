@@ -142,6 +142,7 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("data.stride", &c.data.stride, "frames between the starts of consecutive sequences");
   add("data.audio-window", &c.data.audio_window, "spectrogram rows (40 ms each) per audio window, centred on the sub-sequence");
   add("data.crop-size", &c.data.crop_size, "random-crop size of face images; 0 = no crop");
+  add("data.flip", &c.data.flip, "random horizontal flip of training face clips (the authors' augmentation)");
   add("data.face-policy", &c.data.face_policy, "frames without a face", {"keep", "mask", "skip"});
   add("data.min-face-rate", &c.data.min_face_rate, "with face-policy=skip: minimum face rate of a sequence");
   add("data.reader-threads", &c.data.reader_threads, "loader threads that decompress and assemble batches");

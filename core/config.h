@@ -25,6 +25,7 @@ struct DataConfig {
   int stride = 128;                    // frames between consecutive training sequences
   int audio_window = 128;              // spectrogram rows (frames) per audio-network input
   int crop_size = 0;                   // visual random-crop size; 0 = the shard's face size
+  bool flip = false;                   // random horizontal flip of training face clips
   std::string face_policy = "keep";    // keep | mask | skip
   double min_face_rate = 0.5;          // with face_policy=skip
   int reader_threads = 2;

@@ -4,6 +4,7 @@
 #include <zlib.h>
 
 #include <cstring>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -162,13 +163,15 @@ std::vector<size_t> ShardReader::videos_in(const std::string& partition) const {
   return out;
 }
 
-void ShardReader::read_faces(size_t video, int64_t start, int64_t count, uint8_t* out) const {
+void ShardReader::for_each_chunk(size_t video, int64_t start, int64_t count,
+                                  const std::function<void(int64_t, int64_t, const uint8_t*)>& take) const {
   const FaceStore& s = *faces_.at(video);
   const int64_t n = videos_[video].n_frames;
   if (start < 0 || count < 0 || start + count > n)
     throw std::out_of_range(fmt::format("{}: rows [{}, {}) outside [0, {})", s.where, start, start + count, n));
   const size_t row_bytes = size_t(face_h_) * face_w_ * 3;
-  std::vector<uint8_t> raw, plain;
+  // Per thread, so the buffers are allocated once per loader thread, not once per clip.
+  thread_local std::vector<uint8_t> raw, plain;
   for (int64_t row = start; row < start + count;) {
     const hsize_t chunk_start = hsize_t(row) / s.chunk_rows * s.chunk_rows;
     const hsize_t offset[4] = {chunk_start, 0, 0, 0};
@@ -193,10 +196,39 @@ void ShardReader::read_faces(size_t video, int64_t start, int64_t count, uint8_t
     }
     if (data->size() < chunk_bytes) bad(s.where, fmt::format("chunk at row {} is truncated", chunk_start));
     const int64_t chunk_end = int64_t(chunk_start + s.chunk_rows);
-    const int64_t take = std::min(chunk_end, start + count) - row;
-    std::memcpy(out + (row - start) * row_bytes, data->data() + (row - int64_t(chunk_start)) * row_bytes, take * row_bytes);
-    row += take;
+    const int64_t rows = std::min(chunk_end, start + count) - row;
+    take(row, rows, data->data() + (row - int64_t(chunk_start)) * row_bytes);
+    row += rows;
   }
+}
+
+void ShardReader::read_faces(size_t video, int64_t start, int64_t count, uint8_t* out) const {
+  const size_t row_bytes = size_t(face_h_) * face_w_ * 3;
+  for_each_chunk(video, start, count, [&](int64_t row, int64_t rows, const uint8_t* src) {
+    std::memcpy(out + (row - start) * row_bytes, src, rows * row_bytes);
+  });
+}
+
+void ShardReader::read_face_crops(size_t video, int64_t start, int64_t count, int64_t y0, int64_t x0, int64_t side,
+                                  bool flip, uint8_t* out) const {
+  if (y0 < 0 || x0 < 0 || side <= 0 || y0 + side > face_h_ || x0 + side > face_w_)
+    throw std::out_of_range(fmt::format("{}: crop {}x{} at ({}, {}) outside the {}x{} faces", dir_, side, side, y0, x0,
+                                        face_h_, face_w_));
+  const size_t row_bytes = size_t(face_h_) * face_w_ * 3, line = size_t(side) * 3;
+  for_each_chunk(video, start, count, [&](int64_t row, int64_t rows, const uint8_t* src) {
+    for (int64_t f = 0; f < rows; ++f) {
+      const uint8_t* frame = src + f * row_bytes;
+      uint8_t* dst = out + (row - start + f) * side * line;
+      for (int64_t y = 0; y < side; ++y, dst += line) {
+        const uint8_t* from = frame + ((y0 + y) * face_w_ + x0) * 3;
+        if (!flip) {
+          std::memcpy(dst, from, line);
+        } else {
+          for (int64_t x = 0; x < side; ++x) std::memcpy(dst + x * 3, from + (side - 1 - x) * 3, 3);
+        }
+      }
+    }
+  });
 }
 
 }  // namespace avf

@@ -9,6 +9,7 @@
 // parallel.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -44,9 +45,17 @@ class ShardReader {
   // Copies face rows [start, start + count) of `video` (RGB, face_height x face_width) into `out`.
   // Thread-safe; only the raw chunk fetch holds the HDF5 lock.
   void read_faces(size_t video, int64_t start, int64_t count, uint8_t* out) const;
+  // The same rows cropped to side x side at (y0, x0), mirrored left-right when `flip`, copied row by
+  // row from the chunk (no full-frame copy) into `out` as [count, side, side, 3].
+  void read_face_crops(size_t video, int64_t start, int64_t count, int64_t y0, int64_t x0, int64_t side, bool flip,
+                       uint8_t* out) const;
 
  private:
   struct FaceStore;  // open dataset + chunk geometry + filters of one video
+  // Calls take(first row, rows, their bytes) for each stored chunk overlapping [start, start + count),
+  // in order: the raw chunk fetched under the HDF5 lock, inflated (gzip) in the calling thread.
+  void for_each_chunk(size_t video, int64_t start, int64_t count,
+                      const std::function<void(int64_t, int64_t, const uint8_t*)>& take) const;
   std::string dir_;
   std::vector<std::string> targets_;
   nlohmann::json params_;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <torch/cuda.h>
 
 #include <random>
 #include <stdexcept>
@@ -14,6 +15,10 @@
 namespace avf {
 namespace {
 
+bool uses_cuda(const Config& c) {
+  return c.train.device == "cuda" || (c.train.device == "auto" && torch::cuda::is_available());
+}
+
 class ShardStageData : public StageData {
  public:
   ShardStageData(const Config& c, const Config* visual, const Config* audio)
@@ -23,6 +28,7 @@ class ShardStageData : public StageData {
     window_ = audio ? audio->data.audio_window : c.data.audio_window;
     const int crop = visual ? visual->data.crop_size : c.data.crop_size;
     crop_ = crop > 0 ? crop : std::min(reader_.face_height(), reader_.face_width());
+    pinned_ = visual_ && uses_cuda(c);
     if (crop_ > reader_.face_height() || crop_ > reader_.face_width())
       throw ConfigError(fmt::format("data.crop-size {} is larger than the shards' faces ({}x{})", crop_,
                                     reader_.face_height(), reader_.face_width()));
@@ -74,7 +80,7 @@ class ShardStageData : public StageData {
         geometry::subsequence_label(labels_[refs[b].video].data(), v.n_frames, T, S_, sub_index(refs[b], l),
                           batch.labels.data_ptr<float>() + (b * L_ + l) * T);
     }
-    if (visual_) batch.visual = faces(refs, seed, train);
+    if (visual_) faces(refs, seed, train, batch);
     if (audio_) batch.audio = spectrograms(refs);
     return batch;
   }
@@ -84,33 +90,35 @@ class ShardStageData : public StageData {
     return std::min(r.first_sub + l, videos_[r.video].n_sub - 1);
   }
 
-  torch::Tensor faces(const std::vector<SequenceRef>& refs, uint64_t seed, bool train) const {
+  // Crops copied row by row from the stored chunks into one uint8 tensor (pinned when a GPU will take
+  // it, so the copy to the device can run asynchronously); no float conversion here.
+  void faces(const std::vector<SequenceRef>& refs, uint64_t seed, bool train, Batch& batch) const {
     const int64_t B = refs.size(), H = reader_.face_height(), W = reader_.face_width();
-    auto out = torch::empty({B, L_, 3, S_, crop_, crop_});
-    std::vector<uint8_t> clip(S_ * H * W * 3);
+    batch.visual = torch::empty({B, L_, S_, crop_, crop_, 3}, torch::TensorOptions(torch::kUInt8).pinned_memory(pinned_));
+    const bool mask = data_.face_policy == "mask";
+    if (mask) batch.visual_blank = torch::zeros({B, L_, S_}, torch::kBool);
+    uint8_t* out = batch.visual.data_ptr<uint8_t>();
+    const int64_t clip_bytes = S_ * crop_ * crop_ * 3;
     for (int64_t b = 0; b < B; ++b) {
       const auto& v = reader_.videos()[refs[b].video];
-      // One crop per sequence, as a camera would: random when training, centred otherwise. Drawn
-      // from the batch's seed and the sequence itself, not from its place in the batch, so a global
-      // batch split over ranks gets the crops one process would draw for it.
+      // One crop (and one flip) per sequence, as a camera would: random when training, centred
+      // otherwise. Drawn from the batch's seed and the sequence itself, not from its place in the
+      // batch, so a global batch split over ranks gets the crops one process would draw for it.
       std::mt19937_64 rng(batch_seed(batch_seed(seed, refs[b].video), uint64_t(refs[b].first_sub)));
       const int64_t y0 = train ? int64_t(rng() % (H - crop_ + 1)) : (H - crop_) / 2;
       const int64_t x0 = train ? int64_t(rng() % (W - crop_ + 1)) : (W - crop_) / 2;
+      const bool flip = train && data_.flip && (rng() & 1);
       for (int64_t l = 0; l < L_; ++l) {
         const int64_t first = geometry::first_frame(sub_index(refs[b], l), v.n_frames, S_);
-        reader_.read_faces(refs[b].video, first, S_, clip.data());
-        auto frames = torch::from_blob(clip.data(), {S_, H, W, 3}, torch::kUInt8)
-                          .narrow(1, y0, crop_).narrow(2, x0, crop_)
-                          .permute({3, 0, 1, 2}).to(torch::kFloat).div_(127.5).sub_(1.0);
-        if (data_.face_policy == "mask") {
-          // Frames without a face carry no facial information: blank them (0 = mid grey).
+        reader_.read_face_crops(refs[b].video, first, S_, y0, x0, crop_, flip, out + (b * L_ + l) * clip_bytes);
+        if (mask) {
+          // Frames without a face carry no facial information: blanked after conversion (0 = mid grey).
+          auto blank = batch.visual_blank[b][l];
           for (int64_t s = 0; s < S_; ++s)
-            if (!v.face_found[first + s]) frames.select(1, s).zero_();
+            if (!v.face_found[first + s]) blank[s] = true;
         }
-        out[b][l].copy_(frames);
       }
     }
-    return out;
   }
 
   torch::Tensor spectrograms(const std::vector<SequenceRef>& refs) const {
@@ -141,6 +149,7 @@ class ShardStageData : public StageData {
   DataConfig data_;
   bool visual_, audio_;
   int64_t S_, L_, window_, crop_;
+  bool pinned_ = false;  // a CUDA device will take the clips
   std::vector<VideoInfo> videos_;
 };
 

@@ -1,5 +1,7 @@
 // What each training stage reads, as sequences of L sub-sequences:
-//   visual: face clips       [B, L, 3, S, crop, crop] floats in [-1, 1] (random crop when training)
+//   visual: face clips       [B, L, S, crop, crop, 3] uint8 RGB (random crop, and flip with data.flip,
+//           when training), as stored: the conversion to floats happens once, on the model's device
+//           (core/visual_input.h); `visual_blank` [B, L, S] marks frames to blank (data.face-policy mask)
 //   audio:  spectrogram windows [B, L, 1, W, F], each normalised to zero mean and unit variance
 //   fusion: extracted features  audio [B, L, Ka], visual [B, L, Kv]
 // and labels [B, L, T]: the NaN-aware mean of the frame labels of each sub-sequence.
@@ -23,6 +25,7 @@ struct SequenceRef {
 
 struct Batch {
   torch::Tensor audio, visual, labels;
+  torch::Tensor visual_blank;  // undefined unless data.face-policy is mask
   std::vector<SequenceRef> refs;
 };
 

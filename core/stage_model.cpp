@@ -8,6 +8,7 @@
 #include "core/models/fusion.h"
 #include "core/models/i3d.h"
 #include "core/models/make_models.h"
+#include "core/visual_input.h"
 
 namespace avf {
 namespace {
@@ -26,16 +27,20 @@ class UnimodalModel : public StageModel {
   UnimodalModel(Net net, bool visual) : net_(std::move(net)), visual_(visual) {}
   torch::nn::Module& module() override { return *net_; }
   torch::Tensor forward(const Batch& b) override {
-    const auto& x = input(b);
+    const auto x = input(b);
     return net_->forward(per_subsequence(x)).prediction.view({x.size(0), x.size(1), -1});
   }
   torch::Tensor features(const Batch& b) override {
-    const auto& x = input(b);
+    const auto x = input(b);
     return net_->forward(per_subsequence(x)).feature.view({x.size(0), x.size(1), -1});
   }
 
  private:
-  const torch::Tensor& input(const Batch& b) const { return visual_ ? b.visual : b.audio; }
+  // Face clips arrive as uint8 and become floats on the network's device (core/visual_input.h).
+  torch::Tensor input(const Batch& b) const {
+    if (!visual_) return b.audio;
+    return visual_clips(b.visual, b.visual_blank, net_->parameters().front().device());
+  }
   Net net_;
   bool visual_;
 };

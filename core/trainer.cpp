@@ -231,7 +231,8 @@ int run_training(const Config& c) {
         times.data_wait += lap();
         auto labels = b.labels.to(ctx.device);
         if (b.audio.defined()) b.audio = b.audio.to(ctx.device);
-        if (b.visual.defined()) b.visual = b.visual.to(ctx.device);
+        // Face clips stay uint8 until the model converts them on its device (core/visual_input.h).
+        if (b.visual.defined() && b.visual.scalar_type() != torch::kUInt8) b.visual = b.visual.to(ctx.device);
         reducer.set_sync(k + 1 == c.train.accumulate);
         reducer.prepare_for_backward();
         torch::Tensor prediction;

@@ -11,11 +11,11 @@ mkdir -p "$work"
 "$make_features" "$work/features" > /dev/null
 common=(--train.threads 1 --dist.bind none --log.progress off --train.patience 0 --data.reader-threads 1)
 # A fresh tiny I3D is numerically chaotic in its first steps: the rounding of a different summation
-# order (2 ranks, or 1 rank with 2 threads instead of 1) grows about 200-fold per step at lr 1e-3
-# (2.8e-8 after 1 step, 5.7e-6 after 2, 1.5e-3 after 3, the same for both). At lr 1e-4 four steps stay
-# at about 2e-6, while each rank's own statistics part the runs by 0.1.
+# order (2 ranks, or 1 rank with 2 threads instead of 1: the very same differences) grows about
+# 200-fold per step at lr 1e-3 (3e-9 after 1 step, 1e-3 after 4) and still reaches 1e-5 within 3 steps
+# at lr 1e-4. At lr 3e-5 four steps stay near 5e-7, while each rank's own statistics part the runs by 0.1.
 visual=(--train.stage visual --data.shards "$data/shards" --model.width 0.0625 --data.crop-size 24 --data.stride 16
-        --model.visual-dropout 0 --train.epochs 1 --train.max-steps 4 --train.lr 0.0001)
+        --model.visual-dropout 0 --train.epochs 1 --train.max-steps 4 --train.lr 0.00003)
 audio=(--train.stage audio --data.shards "$data/shards" --model.audio-width-div 16 --data.stride 16
        --model.audio-dropout 0 --train.epochs 1 --train.max-steps 4 --train.lr 0.01)
 fusion=(--train.stage fusion --data.features "$work/features" --model.feature-dim 16 --model.hidden 16

@@ -1,0 +1,88 @@
+// The visual input path: crops copied row by row from the shards' chunks (and mirrored) equal the
+// same crop cut out of whole frames; the loader's uint8 clips become exactly the floats the network
+// used to get ((x / 127.5) - 1, channels first, blanked frames 0); data.flip mirrors some sequences
+// and leaves the crop where it was. Runs on the e2e fixture's shards (AVF_TEST_SHARDS).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+
+#include "core/config.h"
+#include "core/shard_reader.h"
+#include "core/stage_data.h"
+#include "core/visual_input.h"
+
+using namespace avf;
+
+namespace {
+
+std::string shards() {
+  const char* dir = std::getenv("AVF_TEST_SHARDS");
+  return dir ? dir : "";
+}
+
+// [count, H, W, 3] of whole frames, as read_faces gives them.
+torch::Tensor whole_frames(const ShardReader& r, size_t video, int64_t start, int64_t count) {
+  auto t = torch::empty({count, r.face_height(), r.face_width(), 3}, torch::kUInt8);
+  r.read_faces(video, start, count, t.data_ptr<uint8_t>());
+  return t;
+}
+
+TEST(VisualInput, CropsFromChunksEqualCropsOfWholeFrames) {
+  if (shards().empty()) GTEST_SKIP() << "AVF_TEST_SHARDS not set";
+  ShardReader r(shards());
+  const int64_t side = 20, y0 = 7, x0 = 3, start = 5, count = 40;  // spans chunk boundaries
+  auto frames = whole_frames(r, 0, start, count);
+  auto expected = frames.narrow(1, y0, side).narrow(2, x0, side).contiguous();
+  auto crops = torch::empty({count, side, side, 3}, torch::kUInt8);
+  r.read_face_crops(0, start, count, y0, x0, side, false, crops.data_ptr<uint8_t>());
+  EXPECT_TRUE(torch::equal(crops, expected));
+  r.read_face_crops(0, start, count, y0, x0, side, true, crops.data_ptr<uint8_t>());
+  EXPECT_TRUE(torch::equal(crops, expected.flip({2})));
+  EXPECT_THROW(r.read_face_crops(0, start, count, r.face_height() - 3, 0, side, false, crops.data_ptr<uint8_t>()),
+               std::out_of_range);
+}
+
+TEST(VisualInput, ClipsBecomeTheNetworksFloatsInOnePass) {
+  torch::manual_seed(2);
+  auto faces = torch::randint(0, 256, {2, 3, 4, 6, 5, 3}, torch::kUInt8);
+  auto blank = torch::zeros({2, 3, 4}, torch::kBool);
+  blank[1][2][3] = true;
+  auto expected = faces.permute({0, 1, 5, 2, 3, 4}).to(torch::kFloat).div(127.5).sub(1.0);
+  auto clips = visual_clips(faces, torch::Tensor(), torch::kCPU);
+  EXPECT_EQ(clips.sizes(), expected.sizes());
+  EXPECT_TRUE(torch::allclose(clips, expected, 0, 1e-6));
+  auto masked = visual_clips(faces, blank, torch::kCPU);
+  EXPECT_EQ(masked[1][2].select(1, 3).abs().sum().item<double>(), 0.0);
+  masked[1][2].select(1, 3).copy_(expected[1][2].select(1, 3));
+  EXPECT_TRUE(torch::allclose(masked, expected, 0, 1e-6)) << "only the blanked frame may change";
+}
+
+TEST(VisualInput, FlipMirrorsSomeSequencesAndKeepsTheirCrops) {
+  if (shards().empty()) GTEST_SKIP() << "AVF_TEST_SHARDS not set";
+  Config c;
+  c.train.stage = "visual";
+  c.train.device = "cpu";
+  c.data.shards = shards();
+  c.data.crop_size = 24;
+  c.data.stride = 16;
+  auto plain = open_stage_data(c);
+  c.data.flip = true;
+  auto flipping = open_stage_data(c);
+  const int64_t L = c.data.sequence_frames / c.data.subsequence_frames;
+  auto refs = plain->training_sequences("train", L, 1);
+  refs.resize(std::min<size_t>(refs.size(), 16));
+  auto a = plain->make_batch(refs, 99, true).visual, b = flipping->make_batch(refs, 99, true).visual;
+  int flipped = 0;
+  for (int64_t i = 0; i < int64_t(refs.size()); ++i) {
+    if (torch::equal(a[i], b[i])) continue;
+    EXPECT_TRUE(torch::equal(a[i].flip({3}), b[i])) << "sequence " << i << " is neither the crop nor its mirror";
+    ++flipped;
+  }
+  EXPECT_GT(flipped, 0);
+  EXPECT_LT(flipped, int(refs.size()));
+  // Evaluation never flips.
+  EXPECT_TRUE(torch::equal(plain->make_batch(refs, 99, false).visual, flipping->make_batch(refs, 99, false).visual));
+}
+
+}  // namespace
