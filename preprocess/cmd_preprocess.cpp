@@ -68,6 +68,9 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
       ("box-smoothing", po::value(&p.box_smoothing)->value_name("A")->default_value(p.box_smoothing, shortest(p.box_smoothing)), "weight of the previous box (0 = none, <1)")
       ("length-tolerance", po::value(&p.length_tolerance)->value_name("S")->default_value(p.length_tolerance, shortest(p.length_tolerance)),
        "seconds by which audio and labels may differ from the video")
+      ("max-bad-fraction", po::value(&p.max_bad_fraction)->value_name("F")->default_value(p.max_bad_fraction, shortest(p.max_bad_fraction)),
+       "fraction (0..1) of a stream's packets that may fail to decode: they are skipped (audio: silence, video: the "
+       "frame before) with a warning; more fail the video")
       ("time-column", po::value(&p.time_column)->value_name("NAME")->default_value(p.time_column), "time column of label CSV files")
       ("force", po::bool_switch(&o.force), "redo every shard, even unchanged ones")
       ("allow-failures", po::bool_switch(&o.allow_failures), "exit 0 even when some videos failed")
@@ -91,6 +94,8 @@ void validate(const Options& o) {
   if (!(p.face_margin >= 0 && p.face_margin <= 1)) throw bad(fmt::format("--face-margin {}: expected 0..1", p.face_margin));
   if (!(p.box_smoothing >= 0 && p.box_smoothing < 1)) throw bad(fmt::format("--box-smoothing {}: expected 0 <= A < 1", p.box_smoothing));
   if (!(p.length_tolerance >= 0)) throw bad(fmt::format("--length-tolerance {}: expected >= 0", p.length_tolerance));
+  if (!(p.max_bad_fraction >= 0 && p.max_bad_fraction <= 1))
+    throw bad(fmt::format("--max-bad-fraction {}: expected a fraction 0..1", p.max_bad_fraction));
   if (!(p.min_face > 0 && p.min_face <= 1)) throw bad(fmt::format("--min-face {}: expected 0 < F <= 1", p.min_face));
   if (p.detect_width < 0) throw bad(fmt::format("--detect-width {}: expected >= 0", p.detect_width));
 }
