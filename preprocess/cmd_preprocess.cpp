@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -80,6 +81,14 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
   return spec;
 }
 
+// Whether `inner` is `outer` or lies under it, once "..", "." and symbolic links are resolved.
+bool is_within(const std::string& inner, const std::string& outer) {
+  std::error_code ec;
+  const fs::path in = fs::weakly_canonical(fs::absolute(inner), ec), out = fs::weakly_canonical(fs::absolute(outer), ec);
+  if (ec) return false;
+  return std::mismatch(out.begin(), out.end(), in.begin(), in.end()).first == out.end();
+}
+
 void validate(const Options& o) {
   const auto& p = o.params;
   auto bad = [](const std::string& what) { return ConfigError("command line: " + what); };
@@ -88,6 +97,13 @@ void validate(const Options& o) {
   if (o.output.empty()) throw bad("--output DIR is required");
   if (p.layout != "avec2016" && p.layout != "manifest" && p.layout != "faces")
     throw bad(fmt::format("--layout '{}': expected avec2016, manifest or faces", p.layout));
+  // These layouts list the input's folders: shards written inside them would be read back as input
+  // (under ratings_gold_standard, as a target named after the output folder, all NaN). The manifest
+  // layout reads only the files its CSV names.
+  if (p.layout != "manifest" && is_within(o.output, o.input))
+    throw bad(fmt::format("--output '{}' is inside --input '{}', whose folders the {} layout reads as input; expected an "
+                          "output folder outside the input",
+                          o.output, o.input, p.layout));
   if (!(p.fps > 0 && p.fps <= 1000)) throw bad(fmt::format("--fps {}: expected a positive frame rate", p.fps));
   if (p.face_size < 8 || p.face_size > 1024) throw bad(fmt::format("--face-size {}: expected 8..1024", p.face_size));
   if (p.freq_bins < 1 || p.freq_bins > 513) throw bad(fmt::format("--freq-bins {}: expected 1..513", p.freq_bins));

@@ -196,6 +196,20 @@ std::vector<float> read_video_floats(const std::string& dir, const std::string& 
 
 }  // namespace
 
+// Shards written inside the input would be read back as input: under ratings_gold_standard they
+// became a target named "shards" with only NaN labels.
+TEST(PreprocessCli, OutputInsideTheInputIsRefused) {
+  const std::string c = make_test_corpus("avf-inside", 1, 2);
+  for (const std::string& out : {c + "/ratings_gold_standard/shards", c, c + "/recordings_video/../shards"}) {
+    const auto r = run_command(avf_bin + " preprocess --input " + c + "/ --output " + out + " --face-size 16 --progress off");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_EQ(r.output, "avf preprocess: error: command line: --output '" + out + "' is inside --input '" + c +
+                            "/', whose folders the avec2016 layout reads as input; expected an output folder outside "
+                            "the input\n");
+    EXPECT_FALSE(fs::exists(out + "/manifest.json")) << out;
+  }
+}
+
 namespace {
 
 // A labels CSV for the manifest layout: `frames` rows at 25 fps, both targets 0.
