@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <stdexcept>
@@ -111,6 +112,10 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
   Lap lap;
   // Cheap inputs first, so a bad label line or an empty WAV fails before minutes of video decoding.
   const VideoLabels labels = load_labels(v, dataset.targets, p, dataset.label_format);
+  // The video is opened (not yet decoded) before its audio stream is read, so that a file that is
+  // no video is named as such rather than as unreadable audio.
+  std::optional<ResampledVideo> video;
+  if (!v.video.empty()) video.emplace(v.video, p.fps);
   const std::string audio_file = v.audio.empty() ? v.video : v.audio;
   const Audio audio = decode_audio(audio_file);
   check_bad_packets(audio_file, "audio", audio.bad_packets, audio.packets, audio.first_bad_s, audio.first_bad_error,
@@ -135,23 +140,22 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
       boxes.insert(boxes.end(), {b.x, b.y, b.width, b.height});
       on_frame();
     };
-    if (!v.video.empty()) {
-      ResampledVideo video(v.video, p.fps);
+    if (video) {
       FaceTracker tracker(p.box_smoothing, p.max_gap);
       const cv::Mat black(p.face_size, p.face_size, CV_8UC3, cv::Scalar::all(0));
       cv::Mat frame;
       std::optional<cv::Rect2f> detected;
       lap();
-      while (video.next(frame)) {
+      while (video->next(frame)) {
         seconds.decode += lap();
         detected = largest_face(detector.detect(frame, detected));
         const auto box = tracker.update(detected);
         seconds.detect += lap();
         keep(box ? crop_face(frame, *box, p.face_margin, p.face_size) : black, box, detected.has_value());
       }
-      check_bad_packets(v.video, "video", video.bad_packets(), video.decoded() + video.bad_packets(),
-                        video.first_bad_s(), "", "the frame before each one shown in its place", p);
-      video.check_complete();
+      check_bad_packets(v.video, "video", video->bad_packets(), video->decoded() + video->bad_packets(),
+                        video->first_bad_s(), "", "the frame before each one shown in its place", p);
+      video->check_complete();
     } else {
       for (const auto& path : v.face_images) {
         const cv::Mat img = cv::imread(path, cv::IMREAD_COLOR);

@@ -5,6 +5,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "damage.h"
+#include "preprocess/process_video.h"
 #include "preprocess/video.h"
 #include "run_command.h"
 
@@ -99,4 +100,23 @@ TEST(Video, RefusedPacketsAreSkippedAndTheFrameBeforeHolds) {
   ASSERT_EQ(damaged.size(), 200u);
   for (int i = 0; i <= 100; ++i) EXPECT_EQ(cv::norm(damaged[i], clean[i], cv::NORM_INF), 0) << "frame " << i;
   for (int i = 101; i <= 105; ++i) EXPECT_EQ(cv::norm(damaged[i], clean[100], cv::NORM_INF), 0) << "frame " << i;
+}
+
+// avf predict hands any path to process_video, which takes the audio from the same file: a file that
+// is no video is named as such, not as unreadable audio.
+TEST(Video, ProcessingAFileThatIsNotAVideoNamesIt) {
+  const std::string dir = make_temp_dir("avf-video");
+  write_file(dir + "/notes.txt", "not a video\n");
+  Dataset ds;
+  ds.targets = {"valence"};
+  ds.label_format = "arff";
+  const VideoInput in{"notes", "predict", dir + "/notes.txt", {}, "", {dir + "/no-labels.arff"}};
+  ShardWriter writer(dir + "/shard.h5", "{}", "inputs", {});
+  auto detector = make_face_detector("haar", 640, 0.2);
+  try {
+    process_video(in, ds, "", Params{}, *detector, writer, [] {});
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), dir + "/notes.txt: cannot open video (missing, truncated or not a format FFmpeg reads)");
+  }
 }
