@@ -20,6 +20,7 @@
 #include "core/subcommand.h"
 #include "core/trained_model.h"
 #include "preprocess/process_video.h"
+#include "preprocess/video.h"
 
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
@@ -101,6 +102,8 @@ int cmd_predict(const std::vector<std::string>& args) {
   RunContext ctx = start_run(parsed->config);
   if (ctx.world.size > 1) throw ConfigError("avf predict runs on one rank (it processes one video)");
 
+  // Before three checkpoints are loaded: a path that is no video fails here, naming it as such.
+  pre::probe_video(video);
   auto visual = load_trained_model(vm["visual"].as<std::string>(), ctx.device);
   auto audio = load_trained_model(vm["audio"].as<std::string>(), ctx.device);
   auto fusion = load_trained_model(vm["fusion"].as<std::string>(), ctx.device);

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "core/ini.h"
+
 namespace po = boost::program_options;
 
 namespace avf {
@@ -281,22 +283,9 @@ void apply_config_file(Config& config, const std::string& path) {
 }
 
 void apply_config_text(Config& config, const std::string& text, const std::string& name) {
-  // Boost parses the INI; this scan only remembers where each key stands, for error messages.
-  std::map<std::string, int> line_of;
-  {
-    std::istringstream in(text);
-    std::string line, section;
-    for (int n = 1; std::getline(in, line); ++n) {
-      line = trim(line);
-      if (line.empty() || line[0] == '#' || line[0] == ';') continue;
-      if (line.front() == '[' && line.back() == ']') {
-        section = trim(line.substr(1, line.size() - 2));
-      } else if (auto eq = line.find('='); eq != std::string::npos) {
-        const std::string key = trim(line.substr(0, eq));
-        line_of[section.empty() ? key : section + "." + key] = n;
-      }
-    }
-  }
+  // Boost parses the INI; this scan remembers where each key stands, for error messages, and refuses
+  // keys given twice, of which Boost would silently keep the last.
+  std::map<std::string, int> line_of = ini_key_lines(text, name);
   std::istringstream in(text);
   po::parsed_options parsed(nullptr);
   try {

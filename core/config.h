@@ -134,7 +134,8 @@ class ConfigSchema {
 };
 
 // Reads an INI file (Boost.Program_options syntax) into `config`; keys not in the file keep their
-// current values. Unknown keys and bad values throw ConfigError naming file:line and the key.
+// current values. Unknown keys, bad values and keys given twice (also under a repeated section)
+// throw ConfigError naming file:line (both lines for a duplicate) and the key.
 void apply_config_file(Config& config, const std::string& path);
 // The same for INI text held in memory (e.g. the config stored in a checkpoint); `name` is the
 // source named in error messages.

@@ -7,15 +7,18 @@
 
 namespace avf {
 
+// Inference needs the weights and the stored configuration, not the optimizer or trainer state.
+constexpr auto kInference = dist::CheckpointParts::weights;
+
 Config checkpoint_config(const std::string& checkpoint) {
-  const auto meta = dist::load_checkpoint(checkpoint).metadata;
+  const auto meta = dist::load_checkpoint(checkpoint, kInference).metadata;
   Config c;
   apply_config_text(c, meta.value("config", ""), checkpoint + "/metadata.json:config");
   return c;
 }
 
 TrainedModel load_trained_model(const std::string& checkpoint, torch::Device device) {
-  const auto ck = dist::load_checkpoint(checkpoint);
+  const auto ck = dist::load_checkpoint(checkpoint, kInference);
   TrainedModel t;
   t.path = checkpoint;
   apply_config_text(t.config, ck.metadata.value("config", ""), checkpoint + "/metadata.json:config");

@@ -15,7 +15,8 @@ struct TrainedModel {
   std::unique_ptr<StageModel> model;
 };
 
-// Verifies the checkpoint, rebuilds its stage's model and loads the weights; eval mode, on `device`.
+// Verifies the checkpoint's weights (optimizer.pt and state.cbor are not needed, and may be absent),
+// rebuilds its stage's model and loads the weights; eval mode, on `device`.
 TrainedModel load_trained_model(const std::string& checkpoint, torch::Device device);
 // The stored configuration alone (e.g. to learn a fusion checkpoint's feature sizes first).
 Config checkpoint_config(const std::string& checkpoint);

@@ -336,7 +336,7 @@ std::optional<Checkpoint> CheckpointStore::resume(const std::string& mode) const
   return found;
 }
 
-Checkpoint load_checkpoint(const std::string& path) {
+Checkpoint load_checkpoint(const std::string& path, CheckpointParts parts) {
   Checkpoint c;
   c.path = path;
   c.metadata = read_metadata(path);
@@ -364,6 +364,7 @@ Checkpoint load_checkpoint(const std::string& path) {
     c.payload.epoch = c.metadata.at("epoch").get<int64_t>();
     c.payload.step = c.metadata.at("step").get<int64_t>();
     c.payload.model = verified(kModel);
+    if (parts == CheckpointParts::weights) return c;
     c.payload.optimizer = verified(kOptimizer);
     const std::string state = verified(kState);
     c.payload.state = json::from_cbor(state);

@@ -103,8 +103,12 @@ class CheckpointStore {
   RunInfo run_;
 };
 
-// Reads a checkpoint directory and verifies every file against the checksums in its metadata.
-Checkpoint load_checkpoint(const std::string& path);
+// What a load reads: everything, to resume training; or the model's weights alone, for extract,
+// evaluate, predict and export, which then accept a checkpoint without optimizer.pt and state.cbor
+// (e.g. one stripped for distribution). The payload's optimizer and state stay empty then.
+enum class CheckpointParts { all, weights };
+// Reads a checkpoint directory and verifies the files it reads against the checksums in its metadata.
+Checkpoint load_checkpoint(const std::string& path, CheckpointParts parts = CheckpointParts::all);
 // True when `path` is a directory with an avf checkpoint's metadata.json (for `avf inspect` to tell a
 // checkpoint from a shard); does not verify checksums.
 bool is_checkpoint(const std::string& path);

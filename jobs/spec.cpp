@@ -7,10 +7,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <regex>
 #include <set>
+#include <sstream>
 
+#include "core/ini.h"
 #include "dist/atomic_file.h"
 
 namespace po = boost::program_options;
@@ -117,8 +120,11 @@ std::string draw(const RandomParam& p, std::mt19937_64& rng) {
 }  // namespace
 
 SweepSpec load_sweep_spec(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw ConfigError(fmt::format("cannot open sweep spec '{}': {}", path, std::strerror(errno)));
+  std::ifstream file(path);
+  if (!file) throw ConfigError(fmt::format("cannot open sweep spec '{}': {}", path, std::strerror(errno)));
+  const std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  ini_key_lines(text, path);  // a key given twice is an error naming both lines; Boost would keep the last
+  std::istringstream in(text);
   po::parsed_options parsed(nullptr);
   try {
     parsed = po::parse_config_file(in, po::options_description(), /*allow_unregistered=*/true);
@@ -133,11 +139,9 @@ SweepSpec load_sweep_spec(const std::string& path) {
   s.out = resolve(dir, "sweeps/" + s.name);
   Config scratch;
   ConfigSchema schema(scratch);
-  std::set<std::string> seen;
   for (const auto& opt : parsed.options) {
     const std::string& key = opt.string_key;
     const std::string v = opt.value.empty() ? "" : trim(opt.value.front());
-    if (!seen.insert(key).second) r.fail(key, "given twice");
     const auto dot = key.find('.');
     if (dot == std::string::npos) r.fail("sweep." + key, "keys belong in a [section]");
     const std::string section = key.substr(0, dot), name = key.substr(dot + 1);

@@ -86,11 +86,25 @@ Audio decode_audio(const std::string& path, int sample_rate) {
     if (n < 0) throw fail("resampling failed");
     out.samples.resize(old + n);
   };
-  auto drain = [&]() {
+  // A packet the decoder refuses is skipped, as ffmpeg does; silence of its duration (in source
+  // samples; the last frame's length when the container gives none) keeps what follows in place.
+  int last_frame_samples = dec->frame_size;
+  auto skip = [&](int64_t duration, int error) {
+    if (out.bad_packets++ == 0) {
+      out.first_bad_s = double(out.samples.size()) / sample_rate;
+      out.first_bad_error = av_error(error);
+    }
+    const AVStream* st = fmt_ctx->streams[stream];
+    const int64_t samples = duration > 0 ? av_rescale_q(duration, st->time_base, AVRational{1, dec->sample_rate})
+                                         : last_frame_samples;
+    if (samples > 0 && swr_inject_silence(swr.get(), int(samples)) < 0) throw fail("resampling failed");
+  };
+  auto drain = [&](int64_t duration) {
     while (true) {
       const int e = avcodec_receive_frame(dec.get(), frame.get());
       if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) return;
-      if (e < 0) throw fail("audio decode error (" + av_error(e) + ")");
+      if (e < 0) return skip(duration, e);
+      last_frame_samples = frame->nb_samples;
       convert(const_cast<const uint8_t**>(frame->extended_data), frame->nb_samples);
       av_frame_unref(frame.get());
     }
@@ -100,14 +114,15 @@ Audio decode_audio(const std::string& path, int sample_rate) {
     if (e == AVERROR_EOF) break;
     if (e < 0) throw fail("cannot read audio (" + av_error(e) + ")");
     if (packet->stream_index == stream) {
+      ++out.packets;
       const int s = avcodec_send_packet(dec.get(), packet.get());
-      if (s < 0 && s != AVERROR(EAGAIN)) throw fail("audio decode error (" + av_error(s) + ")");
-      drain();
+      if (s < 0 && s != AVERROR(EAGAIN)) skip(packet->duration, s);
+      drain(packet->duration);
     }
     av_packet_unref(packet.get());
   }
   avcodec_send_packet(dec.get(), nullptr);
-  drain();
+  drain(0);
   convert(nullptr, 0);  // flush the resampler's delay line
   if (out.samples.empty()) throw fail("audio stream contains no samples");
   return out;

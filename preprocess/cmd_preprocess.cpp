@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -68,6 +69,9 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
       ("box-smoothing", po::value(&p.box_smoothing)->value_name("A")->default_value(p.box_smoothing, shortest(p.box_smoothing)), "weight of the previous box (0 = none, <1)")
       ("length-tolerance", po::value(&p.length_tolerance)->value_name("S")->default_value(p.length_tolerance, shortest(p.length_tolerance)),
        "seconds by which audio and labels may differ from the video")
+      ("max-bad-fraction", po::value(&p.max_bad_fraction)->value_name("F")->default_value(p.max_bad_fraction, shortest(p.max_bad_fraction)),
+       "fraction (0..1) of a stream's packets that may fail to decode: they are skipped (audio: silence, video: the "
+       "frame before) with a warning; more fail the video")
       ("time-column", po::value(&p.time_column)->value_name("NAME")->default_value(p.time_column), "time column of label CSV files")
       ("force", po::bool_switch(&o.force), "redo every shard, even unchanged ones")
       ("allow-failures", po::bool_switch(&o.allow_failures), "exit 0 even when some videos failed")
@@ -75,6 +79,14 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
       ("timings", po::value(&o.timings)->value_name("FILE"),
        "write per rank the seconds and frames/s of each stage (decode, detect, crop, spectrogram, write) as JSON");
   return spec;
+}
+
+// Whether `inner` is `outer` or lies under it, once "..", "." and symbolic links are resolved.
+bool is_within(const std::string& inner, const std::string& outer) {
+  std::error_code ec;
+  const fs::path in = fs::weakly_canonical(fs::absolute(inner), ec), out = fs::weakly_canonical(fs::absolute(outer), ec);
+  if (ec) return false;
+  return std::mismatch(out.begin(), out.end(), in.begin(), in.end()).first == out.end();
 }
 
 void validate(const Options& o) {
@@ -85,12 +97,21 @@ void validate(const Options& o) {
   if (o.output.empty()) throw bad("--output DIR is required");
   if (p.layout != "avec2016" && p.layout != "manifest" && p.layout != "faces")
     throw bad(fmt::format("--layout '{}': expected avec2016, manifest or faces", p.layout));
+  // These layouts list the input's folders: shards written inside them would be read back as input
+  // (under ratings_gold_standard, as a target named after the output folder, all NaN). The manifest
+  // layout reads only the files its CSV names.
+  if (p.layout != "manifest" && is_within(o.output, o.input))
+    throw bad(fmt::format("--output '{}' is inside --input '{}', whose folders the {} layout reads as input; expected an "
+                          "output folder outside the input",
+                          o.output, o.input, p.layout));
   if (!(p.fps > 0 && p.fps <= 1000)) throw bad(fmt::format("--fps {}: expected a positive frame rate", p.fps));
   if (p.face_size < 8 || p.face_size > 1024) throw bad(fmt::format("--face-size {}: expected 8..1024", p.face_size));
   if (p.freq_bins < 1 || p.freq_bins > 513) throw bad(fmt::format("--freq-bins {}: expected 1..513", p.freq_bins));
   if (!(p.face_margin >= 0 && p.face_margin <= 1)) throw bad(fmt::format("--face-margin {}: expected 0..1", p.face_margin));
   if (!(p.box_smoothing >= 0 && p.box_smoothing < 1)) throw bad(fmt::format("--box-smoothing {}: expected 0 <= A < 1", p.box_smoothing));
   if (!(p.length_tolerance >= 0)) throw bad(fmt::format("--length-tolerance {}: expected >= 0", p.length_tolerance));
+  if (!(p.max_bad_fraction >= 0 && p.max_bad_fraction <= 1))
+    throw bad(fmt::format("--max-bad-fraction {}: expected a fraction 0..1", p.max_bad_fraction));
   if (!(p.min_face > 0 && p.min_face <= 1)) throw bad(fmt::format("--min-face {}: expected 0 < F <= 1", p.min_face));
   if (p.detect_width < 0) throw bad(fmt::format("--detect-width {}: expected >= 0", p.detect_width));
 }

@@ -21,6 +21,7 @@ std::string Params::to_json() const {
                       {"box_smoothing", box_smoothing},
                       {"max_gap", max_gap},
                       {"length_tolerance_s", length_tolerance},
+                      {"max_bad_fraction", max_bad_fraction},
                       {"time_column", time_column},
                       {"compression", compression.to_string()},
                       {"sample_rate", kSampleRate},
@@ -47,6 +48,9 @@ Params Params::from_json(const std::string& text, const std::string& source) {
     p.box_smoothing = j.at("box_smoothing").get<double>();
     p.max_gap = j.at("max_gap").get<int>();
     p.length_tolerance = j.at("length_tolerance_s").get<double>();
+    // Manifests written before the knob existed get today's default: it changes which videos
+    // fail, not how a video that passes is preprocessed.
+    p.max_bad_fraction = j.value("max_bad_fraction", Params{}.max_bad_fraction);
     p.time_column = j.at("time_column").get<std::string>();
     p.compression = parse_compression(j.at("compression").get<std::string>());
   } catch (const std::exception& e) {

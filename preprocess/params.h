@@ -19,6 +19,7 @@ struct Params {
   double box_smoothing = 0.6;    // weight of the previous box in the exponential smoothing
   int max_gap = 12;              // frames without a face after which tracking restarts
   double length_tolerance = 1.0; // seconds audio/labels may differ from the video
+  double max_bad_fraction = 0.01; // of a stream's packets that may fail to decode (skipped); more fail the video
   std::string time_column = "time";
   Compression compression;
   std::string to_json() const;   // canonical (sorted keys), so equal params give equal text

@@ -6,11 +6,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <stdexcept>
 
 #include "core/lap.h"
+#include "core/log.h"
 #include "preprocess/audio.h"
 #include "preprocess/labels.h"
 #include "preprocess/spectrogram.h"
@@ -84,6 +86,18 @@ std::vector<float> align_labels(const VideoLabels& l, const Params& p, int64_t n
   return out;
 }
 
+// Packets of one stream that failed to decode were skipped (as ffmpeg skips them); a few are
+// warned about, more than p.max_bad_fraction of the stream's packets fail the video.
+void check_bad_packets(const std::string& file, const char* stream, int64_t bad, int64_t packets, double first_s,
+                       const std::string& why, const std::string& filled, const Params& p) {
+  if (bad == 0) return;
+  const std::string what = fmt::format("{}: {} of {} {} packets could not be decoded (the first at {:.2f} s{})", file,
+                                       bad, packets, stream, first_s, why.empty() ? "" : ": " + why);
+  if (double(bad) > p.max_bad_fraction * double(packets))
+    throw std::runtime_error(fmt::format("{}, more than --max-bad-fraction {} of them allows", what, p.max_bad_fraction));
+  log::warn("{}; skipped, {}", what, filled);
+}
+
 }  // namespace
 
 int64_t estimate_frames(const VideoInput& v, const Params& p) {
@@ -98,7 +112,14 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
   Lap lap;
   // Cheap inputs first, so a bad label line or an empty WAV fails before minutes of video decoding.
   const VideoLabels labels = load_labels(v, dataset.targets, p, dataset.label_format);
-  const Audio audio = decode_audio(v.audio.empty() ? v.video : v.audio);
+  // The video is opened (not yet decoded) before its audio stream is read, so that a file that is
+  // no video is named as such rather than as unreadable audio.
+  std::optional<ResampledVideo> video;
+  if (!v.video.empty()) video.emplace(v.video, p.fps);
+  const std::string audio_file = v.audio.empty() ? v.video : v.audio;
+  const Audio audio = decode_audio(audio_file);
+  check_bad_packets(audio_file, "audio", audio.bad_packets, audio.packets, audio.first_bad_s, audio.first_bad_error,
+                    "their time filled with silence", p);
   seconds.decode += lap();
 
   // What the frames come from, for messages and the `source` attribute.
@@ -119,21 +140,22 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
       boxes.insert(boxes.end(), {b.x, b.y, b.width, b.height});
       on_frame();
     };
-    if (!v.video.empty()) {
-      ResampledVideo video(v.video, p.fps);
+    if (video) {
       FaceTracker tracker(p.box_smoothing, p.max_gap);
       const cv::Mat black(p.face_size, p.face_size, CV_8UC3, cv::Scalar::all(0));
       cv::Mat frame;
       std::optional<cv::Rect2f> detected;
       lap();
-      while (video.next(frame)) {
+      while (video->next(frame)) {
         seconds.decode += lap();
         detected = largest_face(detector.detect(frame, detected));
         const auto box = tracker.update(detected);
         seconds.detect += lap();
         keep(box ? crop_face(frame, *box, p.face_margin, p.face_size) : black, box, detected.has_value());
       }
-      video.check_complete();
+      check_bad_packets(v.video, "video", video->bad_packets(), video->decoded() + video->bad_packets(),
+                        video->first_bad_s(), "", "the frame before each one shown in its place", p);
+      video->check_complete();
     } else {
       for (const auto& path : v.face_images) {
         const cv::Mat img = cv::imread(path, cv::IMREAD_COLOR);
@@ -153,7 +175,7 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
     const double video_s = n / p.fps;
     if (std::abs(audio.seconds() - video_s) > p.length_tolerance)
       throw std::runtime_error(fmt::format("{}: mismatched lengths: audio is {:.2f} s but the video is {:.2f} s ({} frames at {} fps)",
-                                           v.audio.empty() ? v.video : v.audio, audio.seconds(), video_s, n, p.fps));
+                                           audio_file, audio.seconds(), video_s, n, p.fps));
     const std::vector<float> label_rows = align_labels(labels, p, n);
     SpectrogramParams sp;
     sp.fps = p.fps;

@@ -1,5 +1,7 @@
 // One video through the whole chain: labels, audio, video frames -> faces, spectrogram, labels,
 // appended to an open shard. Bad input throws std::runtime_error naming the file and the problem.
+// Packets a decoder refuses are skipped with a warning (audio: silence for their duration; video: the
+// frame before stays on screen), up to Params::max_bad_fraction of a stream's packets; more throw.
 #pragma once
 #include <cstdint>
 #include <functional>

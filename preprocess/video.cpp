@@ -37,11 +37,20 @@ ResampledVideo::ResampledVideo(const std::string& path, double fps) : path_(path
 }
 
 bool ResampledVideo::read_source(cv::Mat& frame, double& t) {
-  if (!cap_.read(frame) || frame.empty()) return false;
+  const double period = info_.fps > 0 ? 1.0 / info_.fps : 1.0 / fps_;
+  // A failed read is the end of the file, or a packet the decoder refused (OpenCV gives up on the
+  // read at such a packet, but the next read goes on after it). At the end reads keep failing, at
+  // almost no cost; a run of more refused packets than this is taken as the end, which
+  // check_complete() then reports as a truncated video.
+  constexpr int kMaxConsecutiveBad = 100;
+  int failed = 0;
+  while (!cap_.read(frame) || frame.empty())
+    if (++failed > kMaxConsecutiveBad) return false;
+  if (failed > 0 && bad_ == 0) first_bad_t_ = last_t_ < 0 ? 0 : last_t_ + period;
+  bad_ += failed;
   ++decoded_;
   t = cap_.get(cv::CAP_PROP_POS_MSEC) / 1000.0;
   // Containers without usable timestamps repeat or omit them: fall back to the nominal rate.
-  const double period = info_.fps > 0 ? 1.0 / info_.fps : 1.0 / fps_;
   if (last_t_ >= 0 && t <= last_t_) t = last_t_ + period;
   last_t_ = t;
   return true;
@@ -71,7 +80,8 @@ bool ResampledVideo::next(cv::Mat& frame) {
 void ResampledVideo::check_complete() const {
   if (decoded_ == 0) throw std::runtime_error(fmt::format("{}: no frame could be decoded", path_));
   // Announced counts are estimates for some containers; a shortfall beyond 5% means lost data.
-  if (info_.frame_count > 0 && decoded_ < info_.frame_count * 0.95)
+  // Refused packets were there (the caller judges them), so they do not count as missing.
+  if (info_.frame_count > 0 && decoded_ + bad_ < info_.frame_count * 0.95)
     throw std::runtime_error(fmt::format("{}: truncated video: decoded {} of the {} frames the container announces",
                                          path_, decoded_, info_.frame_count));
 }

@@ -23,6 +23,12 @@ class ResampledVideo {
   bool next(cv::Mat& frame);
   // Throws if fewer source frames were decoded than the container announced (a truncated file).
   void check_complete() const;
+  // Source frames decoded, and packets the decoder refused in between. OpenCV stops at the first
+  // refused packet as if the video had ended; reading on skips it, as ffmpeg does, and the frame
+  // before it stays on screen until the next decodable one (resampling is by timestamp).
+  int64_t decoded() const { return decoded_; }
+  int64_t bad_packets() const { return bad_; }
+  double first_bad_s() const { return first_bad_t_; }  // source time of the first one (estimated)
 
  private:
   bool read_source(cv::Mat& frame, double& t);
@@ -30,7 +36,8 @@ class ResampledVideo {
   cv::VideoCapture cap_;
   VideoInfo info_;
   double fps_;
-  int64_t out_index_ = 0, decoded_ = 0;
+  int64_t out_index_ = 0, decoded_ = 0, bad_ = 0;
+  double first_bad_t_ = 0;
   cv::Mat current_, upcoming_;
   double current_t_ = 0, upcoming_t_ = 0, first_t_ = 0, last_t_ = -1;
   bool started_ = false, have_upcoming_ = false;

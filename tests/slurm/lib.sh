@@ -86,3 +86,23 @@ max_concurrent() {
   jq -s '[.[] | select(.start > 0) | [.start, 1], [.end, -1]] | sort_by(.[0], .[1])
          | reduce .[] as $e ({n: 0, max: 0}; .n += $e[1] | .max = ([.max, .n] | max)) | .max' "$@"
 }
+
+# A stand-in srun in $work/bin (put it first on PATH) for running slurm/train.sbatch as a plain
+# script: it logs its arguments to $work/calls; the first $FAILED_LAUNCHES calls fail to launch the
+# way srun does after a requeue ("task 0 launch failed", exit 0); the others drop srun's own options
+# and run the real trainer, under $LAUNCHER when set (e.g. mpirun -np 2, which forwards signals to
+# the ranks as srun does).
+make_srun_standin() {
+  mkdir -p "$work/bin"
+  cat > "$work/bin/srun" <<SH
+#!/bin/bash
+echo "\$*" >> "$work/calls"
+if (( \$(wc -l < "$work/calls") <= \${FAILED_LAUNCHES:-0} )); then
+  echo "srun: error: task 0 launch failed: Unspecified error" >&2
+  exit 0
+fi
+while [[ \$1 == --* ]]; do shift; done
+exec \${LAUNCHER:-} "\$@"
+SH
+  chmod +x "$work/bin/srun"
+}

@@ -4,8 +4,10 @@
 
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 
+#include "damage.h"
 #include "preprocess/audio.h"
 #include "preprocess/spectrogram.h"
 #include "run_command.h"
@@ -67,6 +69,48 @@ TEST(Resample, EmptyWavIsAnErrorNamingTheFile) {
     EXPECT_EQ(std::string(e.what()), dir + "/empty.wav: audio stream contains no samples");
   }
   EXPECT_THROW(decode_audio(dir + "/missing.wav"), std::runtime_error);
+}
+
+// OpenCV's sample Megamind.avi begins with an incomplete AC3 frame (ffmpeg: "Invalid data found when
+// processing input"): skipped and counted, its 32 ms filled with silence so the rest keeps its time.
+TEST(DamagedAudio, MegamindsIncompleteFirstFrameIsSkippedAsSilence) {
+  const std::string megamind = "/usr/share/doc/opencv-doc/examples/data/Megamind.avi";
+  if (!std::filesystem::exists(megamind)) GTEST_SKIP() << megamind << " is missing: install Debian's opencv-doc";
+  const Audio a = decode_audio(megamind);
+  EXPECT_EQ(a.source_rate, 48000);
+  EXPECT_EQ(a.packets, 352);
+  EXPECT_EQ(a.bad_packets, 1);
+  EXPECT_EQ(a.first_bad_s, 0.0);
+  EXPECT_EQ(a.first_bad_error, "Invalid data found when processing input");
+  EXPECT_NEAR(a.seconds(), 352 * 0.032, 0.002);  // every packet's 32 ms, the bad one's as silence
+  float loudest = 0;
+  for (size_t i = 0; i < 480; ++i) loudest = std::max(loudest, std::abs(a.samples[i]));  // the first 30 ms
+  EXPECT_LT(loudest, 1e-4f);
+}
+
+// A 1 kHz tone in AAC with 10 packets overwritten by noise: each is skipped as silence of its 21 ms,
+// and what follows the gap is where it was in the undamaged file.
+TEST(DamagedAudio, SkippedPacketsKeepTheTimeOfWhatFollows) {
+  const std::string dir = make_temp_dir("avf-audio");
+  ASSERT_EQ(run_command("ffmpeg -loglevel error -f lavfi -i sine=frequency=1000:sample_rate=48000:duration=4 -c:a aac "
+                        "-threads 1 " + dir + "/clean.m4a && cp " + dir + "/clean.m4a " + dir + "/damaged.m4a").exit_code, 0);
+  const int packets = damage_packets(dir + "/damaged.m4a", 0, packet_range(50, 10));
+  const Audio clean = decode_audio(dir + "/clean.m4a"), damaged = decode_audio(dir + "/damaged.m4a");
+  EXPECT_EQ(clean.bad_packets, 0);
+  EXPECT_EQ(damaged.packets, packets);
+  EXPECT_EQ(damaged.bad_packets, 10);
+  const double frame_s = 1024 / 48000.0;
+  EXPECT_NEAR(damaged.first_bad_s, 49 * frame_s, 0.002);  // after the 50 packets before, less the encoder's delay
+  ASSERT_EQ(damaged.samples.size(), clean.samples.size());
+  const auto at = [&](double seconds) { return size_t(seconds * kSampleRate); };
+  const double gap_end = damaged.first_bad_s + 10 * frame_s;
+  float in_gap = 0, after = 0;
+  for (size_t i = at(damaged.first_bad_s + 0.002); i < at(gap_end - 0.002); ++i) in_gap = std::max(in_gap, std::abs(damaged.samples[i]));
+  // The decoder needs a frame after the gap to settle (overlapping transforms); then it is exact.
+  for (size_t i = at(gap_end + 2 * frame_s); i < clean.samples.size(); ++i)
+    after = std::max(after, std::abs(damaged.samples[i] - clean.samples[i]));
+  EXPECT_LT(in_gap, 1e-3f);
+  EXPECT_LT(after, 1e-4f);
 }
 
 TEST(Spectrogram, ShapeIsFramesByBins) {

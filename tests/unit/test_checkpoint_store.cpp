@@ -155,6 +155,27 @@ TEST(CheckpointStore, TruncatedFileIsRejectedWithExpectedAndActualChecksum) {
             std::string::npos);
 }
 
+// Inference (extract, evaluate, predict, export) reads the weights alone: a checkpoint stripped of
+// optimizer.pt and state.cbor still serves it, while resuming training still needs every file.
+TEST(CheckpointStore, WeightsOnlyLoadNeedsNeitherOptimizerNorState) {
+  const std::string dir = make_temp_dir("avf-ckpt");
+  CheckpointStore store(dir, "mean", 1, kRun);
+  const CheckpointPayload p = payload(1, 100);
+  store.save(p, mean_ccc(0.5));
+  fs::remove(dir + "/best/optimizer.pt");
+  fs::remove(dir + "/best/state.cbor");
+  const Checkpoint c = load_checkpoint(dir + "/best", CheckpointParts::weights);
+  EXPECT_EQ(c.payload.model, p.model);
+  EXPECT_EQ(c.payload.step, 100);
+  EXPECT_EQ(c.metadata["config"], kRun.config_ini);
+  EXPECT_TRUE(c.payload.optimizer.empty());
+  EXPECT_NE(error_of([&] { load_checkpoint(dir + "/best"); }).find("/best/optimizer.pt"), std::string::npos);
+  // The weights it does read are still verified.
+  fs::resize_file(dir + "/best/model.pt", 10);
+  EXPECT_NE(error_of([&] { load_checkpoint(dir + "/best", CheckpointParts::weights); }).find("/best/model.pt: truncated"),
+            std::string::npos);
+}
+
 TEST(CheckpointStore, DirectoryWithoutValidMetadataIsNotACheckpoint) {
   const std::string dir = make_temp_dir("avf-ckpt");
   CheckpointStore store(dir, "mean", 1, kRun);

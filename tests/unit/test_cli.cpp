@@ -94,3 +94,17 @@ TEST(Cli, MissingConfigFileExitsTwo) {
   EXPECT_EQ(r.output,
             "avf train: error: cannot open config file '/nonexistent.ini': No such file or directory\n");
 }
+
+// A path that is no video is named as such, before any checkpoint is loaded (it used to surface as
+// "cannot open audio" once three models had been loaded).
+TEST(Cli, PredictNamesAFileThatIsNotAVideo) {
+  const std::string dir = make_temp_dir("avf-cli");
+  write_file(dir + "/notes.txt", "not a video\n");
+  auto r = run_command(avf + " predict " + dir + "/notes.txt --visual " + dir + "/v --audio " + dir + "/a --fusion " + dir +
+                       "/f --output " + dir + "/out");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("avf predict: error: " + dir + "/notes.txt: cannot open video (missing, truncated or not a "
+                          "format FFmpeg reads)"),
+            std::string::npos)
+      << r.output;
+}

@@ -15,7 +15,8 @@ std::string config_error(const std::string& ini) {
     avf::apply_config_file(c, dir + "/run.ini");
   } catch (const ConfigError& e) {
     std::string msg = e.what();
-    return msg.replace(msg.find(dir), dir.size(), "DIR");
+    for (size_t at; (at = msg.find(dir)) != std::string::npos;) msg.replace(at, dir.size(), "DIR");
+    return msg;
   }
   return "no error";
 }
@@ -51,6 +52,22 @@ TEST(Config, BadValuesNameKeyAndExpectation) {
             "cross-attention-2stage, concat, self-attention, lstm)");
   EXPECT_EQ(config_error("[train]\ndeterministic = maybe\n"),
             "DIR/run.ini:2: bad value for 'train.deterministic': 'maybe' (expected true or false)");
+}
+
+TEST(Config, DuplicateKeysNameBothLines) {
+  EXPECT_EQ(config_error("[train]\nlr = 0.1\nepochs = 3\nlr = 0.2\n"),
+            "DIR/run.ini:4: duplicate key 'train.lr': already set at DIR/run.ini:2 (expected each key once per file)");
+  // A section given twice is not a second namespace: its keys still meet the first one's.
+  EXPECT_EQ(config_error("[train]\nlr = 0.1\n[data]\nstride = 16\n\n[train]\nlr = 0.2\n"),
+            "DIR/run.ini:7: duplicate key 'train.lr': already set at DIR/run.ini:2 (expected each key once per file)");
+  // ... but keys of a repeated section that are new are fine, as are keys in comments.
+  const std::string dir = make_temp_dir("avf-config");
+  write_file(dir + "/ok.ini", "[train]\nlr = 0.1\n# lr = 0.3\n[data]\nstride = 16\n[train]\nepochs = 3 # lr = 0.4\n");
+  Config c;
+  avf::apply_config_file(c, dir + "/ok.ini");
+  EXPECT_DOUBLE_EQ(c.train.lr, 0.1);
+  EXPECT_EQ(c.train.epochs, 3);
+  EXPECT_EQ(c.data.stride, 16);
 }
 
 TEST(Config, MissingFileIsAClearError) {

@@ -5,11 +5,13 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
 #include "corpus.h"
+#include "damage.h"
 #include "core/h5.h"
 #include "dist/atomic_file.h"
 #include "run_command.h"
@@ -193,6 +195,103 @@ std::vector<float> read_video_floats(const std::string& dir, const std::string& 
 }
 
 }  // namespace
+
+// Shards written inside the input would be read back as input: under ratings_gold_standard they
+// became a target named "shards" with only NaN labels.
+TEST(PreprocessCli, OutputInsideTheInputIsRefused) {
+  const std::string c = make_test_corpus("avf-inside", 1, 2);
+  for (const std::string& out : {c + "/ratings_gold_standard/shards", c, c + "/recordings_video/../shards"}) {
+    const auto r = run_command(avf_bin + " preprocess --input " + c + "/ --output " + out + " --face-size 16 --progress off");
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_EQ(r.output, "avf preprocess: error: command line: --output '" + out + "' is inside --input '" + c +
+                            "/', whose folders the avec2016 layout reads as input; expected an output folder outside "
+                            "the input\n");
+    EXPECT_FALSE(fs::exists(out + "/manifest.json")) << out;
+  }
+}
+
+namespace {
+
+// A labels CSV for the manifest layout: `frames` rows at 25 fps, both targets 0.
+void write_zero_labels(const std::string& path, int frames) {
+  std::string csv = "time,valence,arousal\n";
+  for (int i = 0; i < frames; ++i) csv += fmt::format("{:.2f},0,0\n", i * 0.04);
+  write_file(path, csv);
+}
+
+}  // namespace
+
+// OpenCV's sample Megamind.avi (XVID + AC3) starts with an incomplete AC3 frame, which ffmpeg reports
+// and skips; preprocessing must keep the video too, with a warning, and refuse it only when asked to
+// tolerate no bad packet at all.
+TEST(PreprocessCli, RealVideoWithAnIncompleteAc3FrameIsKept) {
+  const std::string megamind = "/usr/share/doc/opencv-doc/examples/data/Megamind.avi";
+  if (!fs::exists(megamind)) GTEST_SKIP() << megamind << " is missing: install Debian's opencv-doc (tools/install-deps does)";
+  const std::string base = make_temp_dir("avf-megamind");
+  write_zero_labels(base + "/labels.csv", 282);  // 11.26 s at 25 fps
+  write_file(base + "/manifest.csv", "id,video,audio,labels,partition\nmegamind," + megamind + ",,labels.csv,train\n");
+  const std::string cmd = avf_bin + " preprocess --layout manifest --input " + base + "/manifest.csv --output " + base +
+                          "/shards --face-size 32 --progress off";
+  const auto r = run_command(cmd);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  const std::string bad = megamind + ": 1 of 352 audio packets could not be decoded (the first at 0.00 s: "
+                                     "Invalid data found when processing input)";
+  EXPECT_TRUE(contains(r.output, bad + "; skipped, their time filled with silence")) << r.output;
+  EXPECT_TRUE(contains(r.output, "summary: 1 videos ok (0 unchanged and skipped), 0 failed; 282 frames")) << r.output;
+  // The incomplete frame is the first one: the 32 ms of silence it leaves keep the others in place.
+  const auto spec = read_video_floats(base + "/shards", "megamind", "spectrogram");
+  ASSERT_EQ(spec.size(), 282u * 129u);
+
+  const auto strict = run_command(cmd + " --max-bad-fraction 0");
+  EXPECT_EQ(strict.exit_code, 1) << strict.output;
+  EXPECT_TRUE(contains(strict.output, "failed megamind: " + bad + ", more than --max-bad-fraction 0 of them allows"))
+      << strict.output;
+}
+
+// Packets damaged on purpose (noise over their payload, so the decoders refuse them) in the audio and
+// in the video stream of a generated corpus video: a few are skipped with a warning, more than
+// --max-bad-fraction of a stream's packets fail that video with a message naming the file, the
+// stream, the count and where the first one is.
+TEST(PreprocessCli, DamagedPacketsAreSkippedUpToTheLimit) {
+  const std::string c = make_test_corpus("avf-damaged", 1, 8);
+  const std::string base = fs::path(c).parent_path().string();
+  const auto mux = run_command("ffmpeg -loglevel error -i " + c + "/recordings_video/train_1.mp4 -i " + c +
+                               "/recordings_audio/train_1.wav -c:v copy -c:a aac -threads 1 " + base + "/clean.mp4");
+  ASSERT_EQ(mux.exit_code, 0) << mux.output;
+  for (const char* name : {"few", "audio_bad", "video_bad"}) fs::copy_file(base + "/clean.mp4", base + "/" + name + ".mp4");
+  const int audio_packets = damage_packets(base + "/few.mp4", 1, {100});
+  const int video_packets = damage_packets(base + "/few.mp4", 0, {100});
+  ASSERT_EQ(video_packets, 200);
+  damage_packets(base + "/audio_bad.mp4", 1, packet_range(100, 20));  // 5% of the audio
+  damage_packets(base + "/video_bad.mp4", 0, packet_range(100, 10));  // 5% of the video
+  write_zero_labels(base + "/labels.csv", 200);
+  write_file(base + "/manifest.csv", "id,video,audio,labels,partition\n"
+                                     "few,few.mp4,,labels.csv,train\n"
+                                     "audio_bad,audio_bad.mp4,,labels.csv,train\n"
+                                     "video_bad,video_bad.mp4,,labels.csv,train\n");
+  const std::string cmd = avf_bin + " preprocess --layout manifest --input " + base + "/manifest.csv --output " + base +
+                          "/shards --face-size 32 --progress off";
+  const auto r = run_command(cmd);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const std::string audio_total = fmt::format(" of {} audio packets could not be decoded (the first at ", audio_packets);
+  EXPECT_TRUE(contains(r.output, base + "/few.mp4: 1" + audio_total)) << r.output;
+  EXPECT_TRUE(contains(r.output, "; skipped, their time filled with silence")) << r.output;
+  EXPECT_TRUE(contains(r.output, base + "/few.mp4: 1 of 200 video packets could not be decoded (the first at 4.00 s); "
+                                        "skipped, the frame before each one shown in its place")) << r.output;
+  EXPECT_TRUE(contains(r.output, "failed audio_bad: " + base + "/audio_bad.mp4: 20" + audio_total)) << r.output;
+  EXPECT_TRUE(contains(r.output, "failed video_bad: " + base + "/video_bad.mp4: 10 of 200 video packets could not be "
+                                 "decoded (the first at 4.00 s), more than --max-bad-fraction 0.01 of them allows")) << r.output;
+  EXPECT_TRUE(contains(r.output, "summary: 1 videos ok (0 unchanged and skipped), 2 failed; 200 frames")) << r.output;
+  EXPECT_EQ(read_json(base + "/shards/manifest.json")["videos"][0]["id"], "few");
+
+  // A looser limit keeps all three, still at 200 frames each: skipped packets do not shift time.
+  const auto loose = run_command(cmd + " --max-bad-fraction 0.1");
+  EXPECT_EQ(loose.exit_code, 0) << loose.output;
+  EXPECT_TRUE(contains(loose.output, "summary: 3 videos ok (0 unchanged and skipped), 0 failed; 600 frames")) << loose.output;
+  const auto bad = run_command(cmd + " --max-bad-fraction 2");
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_EQ(bad.output, "avf preprocess: error: command line: --max-bad-fraction 2: expected a fraction 0..1\n");
+}
 
 TEST(PreprocessCli, ManifestAndFacesLayoutsGiveTheSameLabelsAsAvec) {
   const std::string c = make_test_corpus("avf-layouts", 1, 2);

@@ -130,6 +130,27 @@ TEST(SweepSpec, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
   EXPECT_NE(error_of("[sweep]\nfoo = 1\n").find("spec.ini: [sweep] foo: unknown key"), std::string::npos);
 }
 
+TEST(SweepSpec, DuplicateKeysNameBothLines) {
+  const auto dir = make_temp_dir("spec");
+  const std::string path = dir + "/spec.ini";
+  auto error_of = [&](const std::string& text) -> std::string {
+    try {
+      load_sweep_spec(write_spec(dir, text));
+    } catch (const avf::ConfigError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(error_of("[grid]\ntrain.lr = 0.1, 0.2\ntrain.lr = 0.3\n"),
+            path + ":3: duplicate key 'grid.train.lr': already set at " + path + ":2 (expected each key once per file)");
+  // Across a repeated section, where Boost would silently keep the last value.
+  EXPECT_EQ(error_of("[sweep]\nseed = 1\n[grid]\ntrain.lr = 0.1\n[sweep]\nseed = 2\n"),
+            path + ":6: duplicate key 'sweep.seed': already set at " + path + ":2 (expected each key once per file)");
+  // The same configuration key in two sections is another matter (and has its own message).
+  EXPECT_NE(error_of("[grid]\ntrain.lr = 0.1, 0.2\n[random]\ntrain.lr = uniform(0.1, 0.2)\n").find("also listed in [grid]"),
+            std::string::npos);
+}
+
 TEST(SweepQuoting, ShellQuoteSurvivesBashLiterally) {
   const auto dir = make_temp_dir("quote");
   for (const std::string& nasty : std::vector<std::string>{"plain", "two words", "it's", "$(touch " + dir + "/pwned)", "`touch " + dir + "/pwned`",

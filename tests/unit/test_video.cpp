@@ -4,6 +4,8 @@
 
 #include <opencv2/videoio.hpp>
 
+#include "damage.h"
+#include "preprocess/process_video.h"
 #include "preprocess/video.h"
 #include "run_command.h"
 
@@ -72,5 +74,49 @@ TEST(Video, UnreadableAndTruncatedFilesAreNamed) {
     FAIL() << "no error";
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find(dir + "/cut.avi: truncated video: decoded "), std::string::npos) << e.what();
+  }
+}
+
+// Video packets the decoder refuses (noise over 5 P-frames): OpenCV alone ends the video at the first
+// one; they are skipped and counted, and the frame before them fills their time slots.
+TEST(Video, RefusedPacketsAreSkippedAndTheFrameBeforeHolds) {
+  const std::string dir = make_temp_dir("avf-video");
+  ASSERT_EQ(run_command("ffmpeg -loglevel error -f lavfi -i testsrc=size=160x120:rate=25:duration=8 -c:v mpeg4 -g 25 "
+                        "-threads 1 " + dir + "/clean.mp4 && cp " + dir + "/clean.mp4 " + dir + "/damaged.mp4").exit_code, 0);
+  ASSERT_EQ(damage_packets(dir + "/damaged.mp4", 0, packet_range(101, 5)), 200);
+  auto frames_of = [](ResampledVideo& v) {
+    std::vector<cv::Mat> out;
+    for (cv::Mat f; v.next(f);) out.push_back(f.clone());
+    v.check_complete();
+    return out;
+  };
+  ResampledVideo clean_video(dir + "/clean.mp4", 25.0), damaged_video(dir + "/damaged.mp4", 25.0);
+  const auto clean = frames_of(clean_video), damaged = frames_of(damaged_video);
+  EXPECT_EQ(clean_video.bad_packets(), 0);
+  EXPECT_EQ(damaged_video.bad_packets(), 5);
+  EXPECT_EQ(damaged_video.decoded(), 195);
+  EXPECT_NEAR(damaged_video.first_bad_s(), 4.04, 1e-6);
+  ASSERT_EQ(clean.size(), 200u);
+  ASSERT_EQ(damaged.size(), 200u);
+  for (int i = 0; i <= 100; ++i) EXPECT_EQ(cv::norm(damaged[i], clean[i], cv::NORM_INF), 0) << "frame " << i;
+  for (int i = 101; i <= 105; ++i) EXPECT_EQ(cv::norm(damaged[i], clean[100], cv::NORM_INF), 0) << "frame " << i;
+}
+
+// avf predict hands any path to process_video, which takes the audio from the same file: a file that
+// is no video is named as such, not as unreadable audio.
+TEST(Video, ProcessingAFileThatIsNotAVideoNamesIt) {
+  const std::string dir = make_temp_dir("avf-video");
+  write_file(dir + "/notes.txt", "not a video\n");
+  Dataset ds;
+  ds.targets = {"valence"};
+  ds.label_format = "arff";
+  const VideoInput in{"notes", "predict", dir + "/notes.txt", {}, "", {dir + "/no-labels.arff"}};
+  ShardWriter writer(dir + "/shard.h5", "{}", "inputs", {});
+  auto detector = make_face_detector("haar", 640, 0.2);
+  try {
+    process_video(in, ds, "", Params{}, *detector, writer, [] {});
+    FAIL() << "no error";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), dir + "/notes.txt: cannot open video (missing, truncated or not a format FFmpeg reads)");
   }
 }
