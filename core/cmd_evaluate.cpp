@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "dist/atomic_file.h"
 #include "core/ccc.h"
 #include "core/command_line.h"
 #include "core/evaluation.h"
@@ -122,7 +123,7 @@ void write_outputs(const std::string& dir, const std::vector<ModelScores>& model
       plot_prediction_csv(csv, (pred_dir / (info.id + ".png")).string(), fmt::format("{} model, {}", m.name, info.id), targets);
     }
   }
-  std::ofstream(std::filesystem::path(dir) / "evaluation.json") << summary.dump(2) << "\n";
+  dist::write_file_atomic((std::filesystem::path(dir) / "evaluation.json").string(), summary.dump(2) + "\n");
 }
 
 }  // namespace

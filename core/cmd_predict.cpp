@@ -3,6 +3,8 @@
 // then the visual and audio networks give per-sub-sequence features and the fusion head predicts.
 // Writes a per-frame CSV and a plot; --attention also writes the cross-attention maps.
 #include <fmt/format.h>
+
+#include <sstream>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -19,6 +21,7 @@
 #include "core/shard_format.h"
 #include "core/subcommand.h"
 #include "core/trained_model.h"
+#include "dist/atomic_file.h"
 #include "preprocess/process_video.h"
 #include "preprocess/video.h"
 
@@ -58,12 +61,12 @@ void preprocess_video(const std::string& video, const std::string& audio, const 
                                 {"params", nlohmann::json::parse(params.to_json())}, {"targets", targets},
                                 {"shards", {{{"file", shard}}}},
                                 {"videos", {{{"id", id}, {"shard", shard}, {"partition", "predict"}, {"n_frames", summary.n_frames}}}}};
-  std::ofstream(fs::path(dir) / shard::kManifestFile) << manifest.dump(2) << "\n";
+  dist::write_file_atomic((fs::path(dir) / shard::kManifestFile).string(), manifest.dump(2) + "\n");
   log::info("{}: {} frames, face found in {:.1f}%", video, summary.n_frames, 100.0 * summary.face_frames / std::max<int64_t>(1, summary.n_frames));
 }
 
 void write_attention(const std::string& path, StageModel& fusion, const StageData& data, int64_t L, int64_t S, torch::Device device) {
-  std::ofstream out(path);
+  std::ostringstream out;
   out << "first_frame,map,row,column,weight\n";
   torch::NoGradGuard no_grad;
   for (const auto& ref : data.covering_sequences(0, L)) {
@@ -76,6 +79,7 @@ void write_attention(const std::string& path, StageModel& fusion, const StageDat
           out << ref.first_sub * S << "," << name << "," << i << "," << k << "," << m[i][k].item<float>() << "\n";
     }
   }
+  dist::write_file_atomic(path, out.str());
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "core/config.h"
 
+#include "core/text.h"
+
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <cerrno>
@@ -15,13 +17,6 @@ namespace po = boost::program_options;
 
 namespace avf {
 namespace {
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  const auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
 
 std::string join(const std::vector<std::string>& items, const std::string& sep) {
   std::string out;

@@ -1,5 +1,9 @@
 #include "core/evaluation.h"
 
+#include <sstream>
+
+#include "dist/atomic_file.h"
+
 #include <cmath>
 #include <fstream>
 
@@ -106,7 +110,7 @@ std::vector<VideoPrediction> gather_predictions(const std::vector<VideoPredictio
 void write_prediction_csv(const std::string& path, const std::vector<float>& frames, const std::vector<float>& labels,
                           const std::vector<std::string>& targets, int64_t n_frames, double fps) {
   const size_t T = targets.size();
-  std::ofstream out(path);
+  std::ostringstream out;
   out << "frame,time";
   for (const auto& t : targets) out << "," << t << "," << t << "_label";
   out << "\n";
@@ -115,7 +119,7 @@ void write_prediction_csv(const std::string& path, const std::vector<float>& fra
     for (size_t t = 0; t < T; ++t) out << "," << frames[f * T + t] << "," << labels[f * T + t];
     out << "\n";
   }
-  if (!out) throw std::runtime_error("cannot write " + path);
+  dist::write_file_atomic(path, out.str());
 }
 
 }  // namespace avf

@@ -1,5 +1,7 @@
 #include "core/feature_store.h"
 
+#include "dist/atomic_file.h"
+
 #include <fmt/format.h>
 
 #include <filesystem>
@@ -67,9 +69,8 @@ void write_feature_manifest(const std::string& dir, int world_size, const std::v
   j["version"] = 1;
   j["targets"] = targets;
   for (int r = 0; r < world_size; ++r) j["files"].push_back(rank_file(r));
-  const auto path = std::filesystem::path(dir) / kManifest;
-  std::ofstream(path.string() + ".partial") << j.dump(2) << '\n';
-  std::filesystem::rename(path.string() + ".partial", path);
+  // What marks the features complete: written atomically and durably, or not at all.
+  dist::write_file_atomic((std::filesystem::path(dir) / kManifest).string(), j.dump(2) + "\n");
 }
 
 FeatureStore::FeatureStore(const std::string& dir) {

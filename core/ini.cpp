@@ -1,17 +1,13 @@
 #include "core/ini.h"
 
+#include "core/text.h"
+
 #include <fmt/format.h>
 
 #include <sstream>
 
 namespace avf {
 namespace {
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t\r") - b + 1);
-}
 
 }  // namespace
 

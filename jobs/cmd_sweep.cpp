@@ -29,7 +29,7 @@ const char* const kUsage =
     "       avf sweep report <spec|sweep_dir>\n\n"
     "Hyperparameter sweeps: a spec (INI) names a base config, a search space (grid, random), the metric\n"
     "and resources per trial; trials run locally N at a time or as a SLURM job array. See\n"
-    "jobs/README-sweeps.md. `avf sweep <action> --help` shows the options of one action.\n";
+    "docs/commands.md (avf sweep). `avf sweep <action> --help` shows the options of one action.\n";
 
 CommandSpec action_spec(const std::string& action, const std::string& what) {
   // status and report also take the sweep directory itself: their argument is the "target".

@@ -1,5 +1,7 @@
 #include "jobs/spec.h"
 
+#include "core/text.h"
+
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
@@ -8,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <random>
 #include <regex>
 #include <set>
@@ -21,12 +24,6 @@ namespace fs = std::filesystem;
 
 namespace avf::jobs {
 namespace {
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(" \t");
-  if (b == std::string::npos) return "";
-  return s.substr(b, s.find_last_not_of(" \t") - b + 1);
-}
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
@@ -117,6 +114,46 @@ std::string draw(const RandomParam& p, std::mt19937_64& rng) {
   return fmt::format("{:.4g}", x);  // 4 significant digits: readable ids and tables, plenty for a sweep
 }
 
+// The keys of the [sweep], [resources] and [early-stopping] sections, each with how it is read and
+// checked: one row per key, so adding a key is adding a row.
+struct SpecValue {
+  SweepSpec& spec;
+  const SpecReader& reader;
+  const std::string& key;
+  const std::string& text;
+  const fs::path& dir;  // the spec's folder: relative paths are relative to it
+  int integer(int min) const { return reader.to_int(key, text, min); }
+  std::string one_of(std::initializer_list<const char*> allowed) const { return reader.one_of(key, text, allowed); }
+  std::string name() const { return reader.plain_name(key, text); }
+};
+const std::map<std::string, void (*)(const SpecValue&)> kSpecKeys = {
+    {"sweep.name", [](const SpecValue& v) { v.spec.name = v.name(), v.spec.out = resolve(v.dir, "sweeps/" + v.spec.name); }},
+    {"sweep.base", [](const SpecValue& v) { v.spec.base = resolve(v.dir, v.text); }},
+    {"sweep.out", [](const SpecValue& v) { v.spec.out = resolve(v.dir, v.text); }},
+    {"sweep.metric", [](const SpecValue& v) { v.spec.metric = v.text; }},
+    {"sweep.mode", [](const SpecValue& v) { v.spec.mode = v.one_of({"max", "min"}); }},
+    {"sweep.trials", [](const SpecValue& v) { v.spec.trials = v.integer(1); }},
+    {"sweep.seed", [](const SpecValue& v) { v.spec.seed = uint64_t(v.integer(0)); }},
+    {"resources.ranks", [](const SpecValue& v) { v.spec.resources.ranks = v.integer(1); }},
+    {"resources.cpus-per-rank", [](const SpecValue& v) { v.spec.resources.cpus_per_rank = v.integer(1); }},
+    {"resources.gpus-per-rank", [](const SpecValue& v) { v.spec.resources.gpus_per_rank = v.integer(0); }},
+    {"resources.time",
+     [](const SpecValue& v) {
+       if (!std::regex_match(v.text, std::regex(R"((\d+-)?\d+(:\d\d){0,2})")))
+         v.reader.fail(v.key, fmt::format("expected a SLURM time limit (minutes, HH:MM:SS or D-HH:MM:SS), got '{}'", v.text));
+       v.spec.resources.time = v.text;
+     }},
+    {"resources.throttle", [](const SpecValue& v) { v.spec.resources.throttle = v.integer(1); }},
+    {"resources.signal", [](const SpecValue& v) { v.spec.resources.signal = v.one_of({"USR1", "USR2", "TERM", "INT"}); }},
+    {"resources.signal-lead", [](const SpecValue& v) { v.spec.resources.signal_lead = v.integer(1); }},
+    {"resources.partition", [](const SpecValue& v) { v.spec.resources.partition = v.name(); }},
+    {"resources.account", [](const SpecValue& v) { v.spec.resources.account = v.name(); }},
+    {"early-stopping.rule", [](const SpecValue& v) { v.spec.early_stopping.rule = v.one_of({"none", "median", "asha"}); }},
+    {"early-stopping.grace", [](const SpecValue& v) { v.spec.early_stopping.grace = v.integer(1); }},
+    {"early-stopping.min-trials", [](const SpecValue& v) { v.spec.early_stopping.min_trials = v.integer(1); }},
+    {"early-stopping.eta", [](const SpecValue& v) { v.spec.early_stopping.eta = v.integer(2); }},
+};
+
 }  // namespace
 
 SweepSpec load_sweep_spec(const std::string& path) {
@@ -160,51 +197,11 @@ SweepSpec load_sweep_spec(const std::string& path) {
           if (x.empty()) r.fail(key, fmt::format("empty value in the list '{}'", v));
       }
       if (section == "random") s.random[name] = r.random_param(key, v);
-    } else if (key == "sweep.name") {
-      s.name = r.plain_name(key, v);
-      s.out = resolve(dir, "sweeps/" + s.name);
-    } else if (key == "sweep.base") {
-      s.base = resolve(dir, v);
-    } else if (key == "sweep.out") {
-      s.out = resolve(dir, v);
-    } else if (key == "sweep.metric") {
-      s.metric = v;
-    } else if (key == "sweep.mode") {
-      s.mode = r.one_of(key, v, {"max", "min"});
-    } else if (key == "sweep.trials") {
-      s.trials = r.to_int(key, v, 1);
-    } else if (key == "sweep.seed") {
-      s.seed = uint64_t(r.to_int(key, v, 0));
-    } else if (key == "resources.ranks") {
-      s.resources.ranks = r.to_int(key, v, 1);
-    } else if (key == "resources.cpus-per-rank") {
-      s.resources.cpus_per_rank = r.to_int(key, v, 1);
-    } else if (key == "resources.gpus-per-rank") {
-      s.resources.gpus_per_rank = r.to_int(key, v, 0);
-    } else if (key == "resources.time") {
-      if (!std::regex_match(v, std::regex(R"((\d+-)?\d+(:\d\d){0,2})")))
-        r.fail(key, fmt::format("expected a SLURM time limit (minutes, HH:MM:SS or D-HH:MM:SS), got '{}'", v));
-      s.resources.time = v;
-    } else if (key == "resources.throttle") {
-      s.resources.throttle = r.to_int(key, v, 1);
-    } else if (key == "resources.signal") {
-      s.resources.signal = r.one_of(key, v, {"USR1", "USR2", "TERM", "INT"});
-    } else if (key == "resources.signal-lead") {
-      s.resources.signal_lead = r.to_int(key, v, 1);
-    } else if (key == "resources.partition") {
-      s.resources.partition = r.plain_name(key, v);
-    } else if (key == "resources.account") {
-      s.resources.account = r.plain_name(key, v);
-    } else if (key == "early-stopping.rule") {
-      s.early_stopping.rule = r.one_of(key, v, {"none", "median", "asha"});
-    } else if (key == "early-stopping.grace") {
-      s.early_stopping.grace = r.to_int(key, v, 1);
-    } else if (key == "early-stopping.min-trials") {
-      s.early_stopping.min_trials = r.to_int(key, v, 1);
-    } else if (key == "early-stopping.eta") {
-      s.early_stopping.eta = r.to_int(key, v, 2);
+    } else if (const auto setter = kSpecKeys.find(key); setter != kSpecKeys.end()) {
+      setter->second({s, r, key, v, dir});
     } else {
-      r.fail(key, "unknown key (sections: sweep, fixed, grid, random, resources, early-stopping; see jobs/README-sweeps.md)");
+      r.fail(key, "unknown key (sections: sweep, fixed, grid, random, resources, early-stopping; see docs/commands.md, "
+                  "avf sweep)");
     }
   }
   for (const auto& [key, values] : s.grid)

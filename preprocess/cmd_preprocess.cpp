@@ -271,16 +271,6 @@ std::vector<json> gather_at_root(const json& mine, const dist::ProcessGroup& pg)
   return out;
 }
 
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + shard::kPartialSuffix;
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw std::runtime_error(fmt::format("{}: cannot write", tmp));
-  }
-  fs::rename(tmp, path);
-}
-
 // Rank 0: manifest, removal of shards the plan no longer has, summary. Returns the exit code.
 int finish(const std::vector<json>& results, const pre::Dataset& ds, const Options& o, json probe_failed) {
   json shards = json::array(), videos = json::array(), failed = std::move(probe_failed);
@@ -334,7 +324,7 @@ int finish(const std::vector<json>& results, const pre::Dataset& ds, const Optio
   const json manifest = {{"format", shard::kFormat},     {"version", shard::kVersion}, {"params", json::parse(o.params.to_json())},
                          {"targets", ds.targets},        {"shards", shards},          {"videos", videos},
                          {"failed", failed}};
-  write_atomically((fs::path(o.output) / shard::kManifestFile).string(), manifest.dump(2) + "\n");
+  dist::write_file_atomic((fs::path(o.output) / shard::kManifestFile).string(), manifest.dump(2) + "\n");
 
   log::info("summary: {} videos ok ({} unchanged and skipped), {} failed; {} frames, face found in {:.1f}%{}", videos.size(),
             skipped, failed.size(), frames, frames ? 100.0 * face_frames / frames : 0.0,
@@ -347,7 +337,7 @@ int finish(const std::vector<json>& results, const pre::Dataset& ds, const Optio
     for (size_t rank = 0; rank < results.size(); ++rank)
       ranks.push_back({{"rank", rank}, {"frames", results[rank]["frames"]}, {"seconds", results[rank]["seconds"]},
                        {"stages", results[rank].value("stages", json::object())}});
-    write_atomically(o.timings, json{{"ranks", ranks}}.dump(2) + "\n");
+    dist::write_file_atomic(o.timings, json{{"ranks", ranks}}.dump(2) + "\n");
     log::info("stage timings: {}", o.timings);
   }
   if (!fatal.empty()) return exit_code::failure;

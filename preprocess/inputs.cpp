@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #include "preprocess/labels.h"
-#include "preprocess/text.h"
+#include "core/text.h"
 
 namespace fs = std::filesystem;
 

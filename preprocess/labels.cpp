@@ -8,7 +8,7 @@
 #include <fstream>
 #include <limits>
 
-#include "preprocess/text.h"
+#include "core/text.h"
 
 namespace avf::pre {
 namespace {

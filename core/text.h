@@ -1,11 +1,11 @@
-// Small text helpers shared by the label and manifest readers.
+// The one trim, split and lower of the project: INI readers, label and manifest readers, sweep specs.
 #pragma once
 #include <algorithm>
 #include <cctype>
 #include <string>
 #include <vector>
 
-namespace avf::pre {
+namespace avf {
 
 inline std::string trim(const std::string& s) {
   const size_t b = s.find_first_not_of(" \t\r\n");
@@ -30,4 +30,4 @@ inline std::vector<std::string> split(const std::string& line, char sep) {
   }
 }
 
-}  // namespace avf::pre
+}  // namespace avf
