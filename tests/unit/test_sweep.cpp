@@ -2,6 +2,8 @@
 // (against stand-in sbatch/scontrol on PATH; the real cluster is in tests/slurm).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -62,11 +64,12 @@ TEST(SweepSpec, GridProductWithCanonicalValuesAndStableIds) {
     EXPECT_EQ(t.id, trial_id(t.params));
   }
   EXPECT_EQ(ids.size(), 4u);
-  // The id is the hash of the sorted "key=value" lines, so it can be recomputed by anyone.
-  const auto& first = trials.front();
-  std::string canonical;
-  for (const auto& [k, v] : first.params) canonical += k + "=" + v + "\n";
-  EXPECT_EQ(first.id, avf::dist::sha256_hex(canonical).substr(0, 12));
+  // The id is the hash of the sorted "key=value" lines of the swept values (not the fixed ones), so anyone
+  // can recompute it: `printf 'model.fusion=concat\ntrain.lr=0.001\n' | sha256sum` starts 67d4c0f6328c.
+  const std::map<std::string, std::string> concat_001{{"model.fusion", "concat"}, {"train.lr", "0.001"}};
+  const auto found = std::find_if(trials.begin(), trials.end(), [&](const auto& t) { return t.params == concat_001; });
+  ASSERT_NE(found, trials.end()) << "no trial with exactly the swept values concat, 0.001";
+  EXPECT_EQ(found->id, "67d4c0f6328c");
   // Planning again gives the same trials in the same order.
   const auto again = plan_trials(load_sweep_spec(path));
   for (size_t i = 0; i < trials.size(); ++i) EXPECT_EQ(again[i].id, trials[i].id);
