@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "dist/watchdog.h"
 
 extern char** environ;
 
@@ -75,6 +76,9 @@ bool agree_to_stop() {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (initialized) {
+    // Every rank votes at every step boundary, so a rank that stopped or died between steps leaves
+    // the others here: watched like the collectives.
+    WatchedWait wait("step-boundary vote on stopping (MPI_Allreduce on MPI_COMM_WORLD)");
     const int rc = MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) {
       char text[MPI_MAX_ERROR_STRING];

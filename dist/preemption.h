@@ -21,7 +21,8 @@ int stop_signal();      // which one (0 when none), for the log
 // Collective over MPI_COMM_WORLD (one integer MAX all-reduce): true on every rank when any rank
 // received the signal, so all stop after the same step. Every rank must call it at every step
 // boundary. Without MPI initialised (a single process) it is stop_requested(). Throws
-// std::runtime_error when the all-reduce fails.
+// std::runtime_error when the all-reduce fails; the job aborts (exit_code::peer_failed) when the
+// vote does not complete within wait_timeout() (dist/watchdog.h).
 bool agree_to_stop();
 
 // Runs `scontrol requeue $SLURM_JOB_ID` (argv, no shell) and waits for it. Call after `last` is

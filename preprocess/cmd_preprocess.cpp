@@ -19,6 +19,7 @@
 #include "core/shard_format.h"
 #include "core/subcommand.h"
 #include "dist/process_group.h"
+#include "dist/watchdog.h"
 #include "preprocess/inputs.h"
 #include "preprocess/plan.h"
 #include "preprocess/process_video.h"
@@ -36,6 +37,7 @@ struct Options {
   pre::Params params;
   std::string input, output, progress, timings;
   uint64_t shard_size = 0;
+  double timeout = 600;  // dist.timeout: how long a rank waits for the others (dist/watchdog.h)
   bool force = false, allow_failures = false;
 };
 
@@ -72,6 +74,9 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
       ("force", po::bool_switch(&o.force), "redo every shard, even unchanged ones")
       ("allow-failures", po::bool_switch(&o.allow_failures), "exit 0 even when some videos failed")
       ("progress", po::value(&o.progress)->value_name("MODE")->default_value("auto"), "auto | bar | lines | off")
+      ("dist.timeout", po::value(&o.timeout)->value_name("S")->default_value(o.timeout, shortest(o.timeout)),
+       "seconds a rank waits for the others (start-up, gathering the results) before the job aborts (exit 4); "
+       "the ranks' shares must finish within this of each other")
       ("timings", po::value(&o.timings)->value_name("FILE"),
        "write per rank the seconds and frames/s of each stage (decode, detect, crop, spectrogram, write) as JSON");
   return spec;
@@ -93,6 +98,7 @@ void validate(const Options& o) {
   if (!(p.length_tolerance >= 0)) throw bad(fmt::format("--length-tolerance {}: expected >= 0", p.length_tolerance));
   if (!(p.min_face > 0 && p.min_face <= 1)) throw bad(fmt::format("--min-face {}: expected 0 < F <= 1", p.min_face));
   if (p.detect_width < 0) throw bad(fmt::format("--detect-width {}: expected >= 0", p.detect_width));
+  if (!(o.timeout > 0)) throw bad(fmt::format("--dist.timeout {}: expected a positive number of seconds", o.timeout));
 }
 
 // Hash of everything a shard's content depends on: parameters and each video's input bytes.
@@ -237,6 +243,10 @@ std::vector<json> gather_at_root(const json& mine, const dist::ProcessGroup& pg)
   const std::string text = mine.dump();
   int len = static_cast<int>(text.size());
   std::vector<int> lens(pg.size), displs(pg.size, 0);
+  // Rank 0 waits here for the slowest rank to finish its shards.
+  dist::WatchedWait wait(
+      "preprocessing: gathering every rank's results at rank 0 (MPI_Gather, MPI_Gatherv; this waits for the slowest "
+      "rank's shards: raise --dist.timeout if ranks legitimately finish further apart)");
   MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
   std::string all;
   if (pg.rank == 0) {
@@ -348,6 +358,7 @@ int cmd_preprocess(const std::vector<std::string>& args) {
   }
   validate(o);
 
+  dist::set_wait_timeout(o.timeout);
   const dist::ProcessGroup& pg = dist::init_process_group();
   log::init(pg.rank, pg.size, false);
   // Detection is the bottleneck; share the node's cores between the ranks on it.
@@ -372,7 +383,10 @@ int cmd_preprocess(const std::vector<std::string>& args) {
   // Until the new manifest is written the dataset is incomplete: an interrupted run leaves none.
   // Every rank reads the old one first, to notice shards changed since it was written.
   const auto previous = previous_checksums(o.output);
-  MPI_Barrier(MPI_COMM_WORLD);
+  {
+    dist::WatchedWait wait("preprocessing: barrier before the old manifest is removed (MPI_Barrier)");
+    MPI_Barrier(MPI_COMM_WORLD);
+  }
   if (pg.rank == 0) fs::remove(fs::path(o.output) / shard::kManifestFile);
 
   json mine = {{"shards", json::array()}, {"failed", json::array()}, {"frames", 0}, {"seconds", 0.0}};
@@ -410,7 +424,10 @@ int cmd_preprocess(const std::vector<std::string>& args) {
       code = exit_code::failure;
     }
   }
-  MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  {
+    dist::WatchedWait wait("preprocessing: the exit code's broadcast from rank 0 (MPI_Bcast)");
+    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  }
   return code;
 }
 
