@@ -25,6 +25,7 @@
 #include "preprocess/process_video.h"
 #include "dist/atomic_file.h"
 #include "preprocess/shard_summary.h"
+#include "preprocess/shard_writer.h"
 
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
@@ -223,6 +224,8 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
       log::info("{}: {} frames, face found in {:.1f}%", v.id, s.n_frames, 100.0 * s.face_frames / s.n_frames);
       work.seconds += s.seconds;
       entry["videos"].push_back(video_json({s.id, s.partition, s.n_frames, s.face_frames}));
+    } catch (const pre::ShardWriteError&) {
+      throw;  // the file failed (disk full, quota, I/O), not the video: the shard and this rank's run fail
     } catch (const std::exception& e) {
       log::warn("{} failed: {}", v.id, e.what());
       shard_failed.push_back({{"id", v.id}, {"reason", e.what()}});
@@ -258,16 +261,6 @@ std::vector<json> gather_at_root(const json& mine, const dist::ProcessGroup& pg)
   if (pg.rank == 0)
     for (int r = 0; r < pg.size; ++r) out.push_back(json::parse(all.substr(displs[r], lens[r])));
   return out;
-}
-
-void write_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + shard::kPartialSuffix;
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw std::runtime_error(fmt::format("{}: cannot write", tmp));
-  }
-  fs::rename(tmp, path);
 }
 
 // Rank 0: manifest, removal of shards the plan no longer has, summary. Returns the exit code.
@@ -308,6 +301,22 @@ int finish(const std::vector<json>& results, const pre::Dataset& ds, const Optio
   std::sort(shards.begin(), shards.end(), by("file"));
   std::sort(videos.begin(), videos.end(), by("id"));
   std::sort(failed.begin(), failed.end(), by("id"));
+  const auto summary = [&] {
+    log::info("summary: {} videos ok ({} unchanged and skipped), {} failed; {} frames, face found in {:.1f}%{}",
+              videos.size(), skipped, failed.size(), frames, frames ? 100.0 * face_frames / frames : 0.0,
+              working_ranks ? fmt::format("; {:.1f} frames/s per rank", rate_sum / working_ranks) : "");
+    for (const auto& f : failed) log::warn("failed {}: {}", f["id"].get<std::string>(), f["reason"].get<std::string>());
+  };
+
+  // A rank that could not finish (e.g. a shard it could not write) leaves the dataset incomplete:
+  // no manifest, which is what marks a finished dataset, and nothing removed. A re-run redoes
+  // only what is missing.
+  if (!fatal.empty()) {
+    summary();
+    for (const auto& f : fatal) log::error("{}", f);
+    log::error("no {} written: the dataset in {} is incomplete", shard::kManifestFile, o.output);
+    return exit_code::failure;
+  }
 
   std::set<std::string> keep;
   for (const auto& s : shards) keep.insert(s["file"]);
@@ -323,23 +332,18 @@ int finish(const std::vector<json>& results, const pre::Dataset& ds, const Optio
   const json manifest = {{"format", shard::kFormat},     {"version", shard::kVersion}, {"params", json::parse(o.params.to_json())},
                          {"targets", ds.targets},        {"shards", shards},          {"videos", videos},
                          {"failed", failed}};
-  write_atomically((fs::path(o.output) / shard::kManifestFile).string(), manifest.dump(2) + "\n");
+  dist::write_file_atomic((fs::path(o.output) / shard::kManifestFile).string(), manifest.dump(2) + "\n");
 
-  log::info("summary: {} videos ok ({} unchanged and skipped), {} failed; {} frames, face found in {:.1f}%{}", videos.size(),
-            skipped, failed.size(), frames, frames ? 100.0 * face_frames / frames : 0.0,
-            working_ranks ? fmt::format("; {:.1f} frames/s per rank", rate_sum / working_ranks) : "");
-  for (const auto& f : failed) log::warn("failed {}: {}", f["id"].get<std::string>(), f["reason"].get<std::string>());
-  for (const auto& f : fatal) log::error("{}", f);
+  summary();
   log::info("manifest: {}", (fs::path(o.output) / shard::kManifestFile).string());
   if (!o.timings.empty()) {
     json ranks = json::array();
     for (size_t rank = 0; rank < results.size(); ++rank)
       ranks.push_back({{"rank", rank}, {"frames", results[rank]["frames"]}, {"seconds", results[rank]["seconds"]},
                        {"stages", results[rank].value("stages", json::object())}});
-    write_atomically(o.timings, json{{"ranks", ranks}}.dump(2) + "\n");
+    dist::write_file_atomic(o.timings, json{{"ranks", ranks}}.dump(2) + "\n");
     log::info("stage timings: {}", o.timings);
   }
-  if (!fatal.empty()) return exit_code::failure;
   return failed.empty() || o.allow_failures ? exit_code::ok : exit_code::failure;
 }
 
