@@ -73,8 +73,9 @@ dist::Metrics to_metrics(const Evaluation& e, const std::vector<std::string>& ta
 }  // namespace
 
 int run_training(const Config& c) {
-  RunContext ctx = start_run(c);
+  // First, before MPI, threads and data: a signal during start-up stops before the first step.
   dist::install_preemption_handler(c.checkpoint.signal);
+  RunContext ctx = start_run(c);
   const bool rank0 = ctx.world.rank == 0;
   const int64_t S = c.data.subsequence_frames, L = c.data.sequence_frames / S;
 
