@@ -22,6 +22,7 @@
 #include "core/subcommand.h"
 #include "dist/reducer.h"
 #include "dist/sampler.h"
+#include "dist/watchdog.h"
 
 namespace po = boost::program_options;
 
@@ -32,9 +33,14 @@ namespace {
 // is as fast as its slowest participant).
 template <class Fn>
 double time_it(int iters, Fn fn) {
-  fn();
+  // Raw MPI calls on every rank: watched per repetition, outside the timed part.
+  {
+    dist::WatchedWait wait("bench: warm-up repetition");
+    fn();
+  }
   std::vector<double> t;
   for (int i = 0; i < iters; ++i) {
+    dist::WatchedWait wait(fmt::format("bench: repetition {} (barrier, timed call, max all-reduce)", i));
     MPI_Barrier(MPI_COMM_WORLD);
     const auto start = std::chrono::steady_clock::now();
     fn();

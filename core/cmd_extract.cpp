@@ -54,7 +54,7 @@ int cmd_extract(const std::vector<std::string>& args) {
   progress.finish();
   const std::string dir = parsed->vm["output"].as<std::string>();
   write_features(dir, ctx.world.rank, out, data->targets());
-  ctx.comm->barrier()->wait();
+  ctx.comm->barrier("barrier before the feature manifest (every rank writing its features)")->wait();
   if (ctx.world.rank == 0) write_feature_manifest(dir, ctx.world.size, data->targets());
   log::info("features of {} videos written to {}", data->videos().size(), dir);
   return exit_code::ok;

@@ -8,7 +8,11 @@ namespace avf::h5 {
 namespace {
 
 // HDF5 prints its own error stack by default; ours name the file instead. Runs at load time.
+// No cleanup at exit either: every object is closed by its Handle before exit, except one whose
+// close failed (a file on a full disk cannot flush), which HDF5 1.10 leaves half closed and whose
+// cleanup at exit then crashes the process (SIGSEGV) after it reported its error.
 [[maybe_unused]] const bool g_quiet = [] {
+  H5dont_atexit();
   H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
   return true;
 }();
@@ -55,13 +59,40 @@ void Handle::reset() {
   id_ = -1;
 }
 
+std::string os_reason() {
+  // HDF5's file drivers record a failed system call as "..., errno = 28, error message = 'No
+  // space left on device', ..." in the description of the innermost error.
+  std::string reason;
+  H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD,
+           [](unsigned, const H5E_error2_t* e, void* out) -> herr_t {
+             auto& reason = *static_cast<std::string*>(out);
+             if (!reason.empty()) return 0;  // the innermost one is enough
+             const std::string desc = e->desc ? e->desc : "";
+             const std::string key = "error message = '";
+             const size_t at = desc.find(key);
+             if (at == std::string::npos) return 0;
+             const size_t end = desc.find('\'', at + key.size());
+             reason = desc.substr(at + key.size(), end == std::string::npos ? end : end - at - key.size());
+             return 0;
+           },
+           &reason);
+  return reason;
+}
+
+namespace {
+[[noreturn]] void fail(const std::string& where, const std::string& what) {
+  const std::string reason = os_reason();
+  throw std::runtime_error(reason.empty() ? fmt::format("{}: {}", where, what) : fmt::format("{}: {}: {}", where, what, reason));
+}
+}  // namespace
+
 Handle check(hid_t id, const std::string& where, const std::string& what) {
-  if (id < 0) throw std::runtime_error(fmt::format("{}: {}", where, what));
+  if (id < 0) fail(where, what);
   return Handle(id);
 }
 
 void check(herr_t status, const std::string& where, const std::string& what) {
-  if (status < 0) throw std::runtime_error(fmt::format("{}: {}", where, what));
+  if (status < 0) fail(where, what);
 }
 
 Handle open_read_only(const std::string& path) {

@@ -21,14 +21,26 @@ class Handle {
   hid_t get() const { return id_; }
   operator hid_t() const { return id_; }
   void reset();
+  // Gives up ownership (to close it with a call whose result matters, e.g. H5Fclose).
+  hid_t release() {
+    const hid_t id = id_;
+    id_ = -1;
+    return id;
+  }
 
  private:
   hid_t id_ = -1;
 };
 
-// Throws "<where>: <what>" when id < 0; returns a Handle that owns it otherwise.
+// Throws "<where>: <what>" when id < 0, followed by ": <the operating system's reason>" when the
+// call failed in a system call (e.g. "No space left on device"); returns a Handle that owns it
+// otherwise.
 Handle check(hid_t id, const std::string& where, const std::string& what);
 void check(herr_t status, const std::string& where, const std::string& what);
+
+// The operating system's reason for the HDF5 call that just failed, from HDF5's error stack
+// ("No space left on device"); empty when it failed for a reason of its own.
+std::string os_reason();
 
 // Read-only, without HDF5's file locking: it fails or hangs on NFS, Lustre and GPFS.
 Handle open_read_only(const std::string& path);

@@ -9,6 +9,7 @@
 #include "core/exit_codes.h"
 #include "core/subcommand.h"
 #include "core/version.h"
+#include "dist/preemption.h"
 #include "dist/process_group.h"
 
 namespace {
@@ -41,6 +42,9 @@ void print_help() {
 
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
+  // Signals held by the launcher while this program loaded (core/launcher.cpp): the trainer takes
+  // them over once its preemption handler is in place; every other command gets them now.
+  if (args.empty() || args[0] != "train") avf::dist::release_early_signals();
   if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
     print_help();
     return args.empty() ? avf::exit_code::usage : avf::exit_code::ok;

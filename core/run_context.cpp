@@ -8,11 +8,13 @@
 
 #include "core/log.h"
 #include "dist/binding.h"
+#include "dist/watchdog.h"
 
 namespace avf {
 
 RunContext start_run(const Config& c) {
   RunContext ctx;
+  dist::set_wait_timeout(c.dist.timeout);  // start-up already waits on the other ranks
   ctx.world = dist::init_process_group();
   log::init(ctx.world.rank, ctx.world.size, c.log.all_ranks);
   const bool cuda = c.train.device == "cuda" || (c.train.device == "auto" && torch::cuda::is_available());

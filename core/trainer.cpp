@@ -75,8 +75,9 @@ dist::Metrics to_metrics(const Evaluation& e, const std::vector<std::string>& ta
 }  // namespace
 
 int run_training(const Config& c) {
-  RunContext ctx = start_run(c);
+  // First, before MPI, threads and data: a signal during start-up stops before the first step.
   dist::install_preemption_handler(c.checkpoint.signal);
+  RunContext ctx = start_run(c);
   const bool rank0 = ctx.world.rank == 0;
   const int64_t S = c.data.subsequence_frames, L = c.data.sequence_frames / S;
 
@@ -187,7 +188,7 @@ int run_training(const Config& c) {
       const auto written = store.save(make_payload(*model, optimizer, at, early, std::move(rngs)), m);
       log::info("checkpoints written: {}", fmt::join(written, ", "));
     }
-    ctx.comm->barrier()->wait();
+    ctx.comm->barrier("checkpoint barrier (rank 0 writing checkpoints)")->wait();
     return early.should_stop();
   };
 
@@ -218,7 +219,7 @@ int run_training(const Config& c) {
         log::warn("preemption signal received: saving `last` at epoch {}, batch {}, step {}", pos.epoch, pos.batch, pos.step);
         auto rngs = gather_rng_states(*ctx.comm);
         if (rank0) store.save_last(make_payload(*model, optimizer, pos, early, std::move(rngs)));
-        ctx.comm->barrier()->wait();
+        ctx.comm->barrier("checkpoint barrier (rank 0 writing `last` on preemption)")->wait();
         if (rank0 && c.checkpoint.requeue) dist::requeue_slurm_job();
         return exit_code::preempted;
       }

@@ -1,16 +1,14 @@
-// Watchdog over in-flight collectives: each one is registered with its name and sequence number;
-// one that is not done within the timeout ends the whole job (MPI_Abort) with a message naming the
-// rank, the collective and its sequence number. A hang is never an option.
+// A communicator's view of the watchdog (dist/watchdog.h): each collective in flight is registered
+// as "collective '<name>' (#<sequence number>)"; one that is not done within the timeout ends the
+// whole job (MPI_Abort) with a message naming the rank, the collective and its sequence number. A
+// hang is never an option.
 #pragma once
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <map>
 #include <mpi.h>
 #include <mutex>
 #include <string>
-#include <thread>
 
 namespace avf::dist {
 
@@ -18,27 +16,20 @@ class CollectiveTracker {
  public:
   // on_timeout is called (from the watchdog thread) with the message; by default it aborts the job.
   CollectiveTracker(double timeout_s, std::function<void(const std::string&)> on_timeout = {});
-  ~CollectiveTracker();
+  ~CollectiveTracker();  // removes the poll and stops watching what is still in flight
   uint64_t begin(const std::string& name);  // returns the sequence number
   void end(uint64_t seq);
-  // Extra periodic check (NCCL polls its asynchronous errors here); throwing from it aborts the job.
-  void set_poll(std::function<void()> poll) { poll_ = std::move(poll); }
+  // Extra periodic check (NCCL polls its asynchronous errors here); throwing from it aborts the job
+  // naming the rank and "communicator failed". Call at most once.
+  void set_poll(std::function<void()> poll);
 
  private:
-  void run();
-  struct InFlight {
-    std::string name;
-    std::chrono::steady_clock::time_point start;
-  };
   double timeout_s_;
   std::function<void(const std::string&)> on_timeout_;
-  std::function<void()> poll_;
   std::mutex mutex_;
-  std::condition_variable cv_;
-  std::map<uint64_t, InFlight> in_flight_;
+  std::map<uint64_t, uint64_t> in_flight_;  // sequence number -> watchdog id
   uint64_t next_seq_ = 0;
-  bool stop_ = false;
-  std::thread thread_;
+  uint64_t poll_id_ = 0;  // 0: none
 };
 
 // dist.debug: every rank describes the collective it is about to call (`signature`); throws naming

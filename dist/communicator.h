@@ -33,7 +33,8 @@ class Communicator {
   virtual WorkPtr broadcast(torch::Tensor tensor, int root, const std::string& what = "broadcast") = 0;
   // `output` holds size() * input.numel() elements: rank r's input lands at [r * n, (r + 1) * n).
   virtual WorkPtr allgather(torch::Tensor input, torch::Tensor output, const std::string& what = "allgather") = 0;
-  virtual WorkPtr barrier() = 0;
+  // `what` names the barrier in the watchdog's message ("checkpoint barrier (...)").
+  virtual WorkPtr barrier(const std::string& what = "barrier") = 0;
 
   // Convenience: gather tensors of different lengths (flat, same dtype) from every rank.
   std::vector<torch::Tensor> allgatherv(const torch::Tensor& input, const std::string& what = "allgatherv");

@@ -5,6 +5,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include "dist/watchdog.h"
+
 namespace avf::dist {
 namespace {
 
@@ -85,7 +87,10 @@ std::string signature_of(const char* op, const torch::Tensor& t, int extra = 0) 
 }  // namespace
 
 MpiCommunicator::MpiCommunicator(double timeout_s, bool debug) : debug_(debug), tracker_(timeout_s) {
-  MPI_Comm_dup(MPI_COMM_WORLD, &comm_);
+  {
+    WatchedWait wait("creating the MPI communicator (MPI_Comm_dup, with every rank)", timeout_s);
+    MPI_Comm_dup(MPI_COMM_WORLD, &comm_);
+  }
   MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN);
   MPI_Comm_rank(comm_, &rank_);
   MPI_Comm_size(comm_, &size_);
@@ -172,8 +177,8 @@ WorkPtr MpiCommunicator::allgather(torch::Tensor in, torch::Tensor out, const st
   });
 }
 
-WorkPtr MpiCommunicator::barrier() {
-  return submit("barrier", "barrier", [this] { check(MPI_Barrier(comm_), "barrier"); });
+WorkPtr MpiCommunicator::barrier(const std::string& what) {
+  return submit(what, "barrier", [this, what] { check(MPI_Barrier(comm_), what); });
 }
 
 }  // namespace avf::dist

@@ -25,7 +25,7 @@ class MpiCommunicator : public Communicator {
   WorkPtr allreduce(torch::Tensor tensor, ReduceOp op, const std::string& what) override;
   WorkPtr broadcast(torch::Tensor tensor, int root, const std::string& what) override;
   WorkPtr allgather(torch::Tensor input, torch::Tensor output, const std::string& what) override;
-  WorkPtr barrier() override;
+  WorkPtr barrier(const std::string& what = "barrier") override;
 
  private:
   // Queues `body` for the worker; `signature` describes the call for the debug-mode cross-check.

@@ -5,6 +5,8 @@
 #include <functional>
 #include <stdexcept>
 
+#include "dist/watchdog.h"
+
 namespace avf::dist {
 namespace {
 
@@ -71,6 +73,9 @@ class NcclWork : public Work {
 
 NcclCommunicator::NcclCommunicator(double timeout_s, bool debug, int device)
     : device_(device), debug_(debug), tracker_(timeout_s) {
+  // Every rank takes part in creating the communicator: watched like any other wait on the others.
+  WatchedWait wait("creating the NCCL communicator (MPI_Comm_dup, the unique id's broadcast, ncclCommInitRank)",
+                   timeout_s);
   MPI_Comm_dup(MPI_COMM_WORLD, &mpi_);
   MPI_Comm_rank(mpi_, &rank_);
   MPI_Comm_size(mpi_, &size_);
@@ -155,9 +160,9 @@ WorkPtr NcclCommunicator::allgather(torch::Tensor in, torch::Tensor out, const s
   }, copy_back(out, d_out));
 }
 
-WorkPtr NcclCommunicator::barrier() {
+WorkPtr NcclCommunicator::barrier(const std::string& what) {
   // A host-side barrier is what callers mean (e.g. before rank 0 reads files the others wrote).
-  const uint64_t seq = tracker_.begin("barrier");
+  const uint64_t seq = tracker_.begin(what);
   MPI_Barrier(mpi_);
   tracker_.end(seq);
   struct Done : Work {

@@ -26,7 +26,7 @@ class NcclCommunicator : public Communicator {
   WorkPtr allreduce(torch::Tensor tensor, ReduceOp op, const std::string& what) override;
   WorkPtr broadcast(torch::Tensor tensor, int root, const std::string& what) override;
   WorkPtr allgather(torch::Tensor input, torch::Tensor output, const std::string& what) override;
-  WorkPtr barrier() override;
+  WorkPtr barrier(const std::string& what = "barrier") override;
 
  private:
   // Orders the NCCL stream after the default stream, runs `launch`, and returns a Work on its event.

@@ -1,6 +1,7 @@
 #include "dist/preemption.h"
 
 #include <mpi.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/wait.h>
 
@@ -9,10 +10,12 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
 
 #include "core/config.h"
 #include "core/log.h"
+#include "dist/watchdog.h"
 
 extern char** environ;
 
@@ -64,6 +67,27 @@ int signal_number(const std::string& name) {
 void install_preemption_handler(const std::string& signal_name) {
   trap(signal_number(signal_name));
   trap(SIGTERM);
+  release_early_signals();
+}
+
+void release_early_signals() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    const char* list = std::getenv("AVF_EARLY_BLOCKED");
+    if (!list) return;
+    sigset_t set;
+    sigemptyset(&set);
+    for (const char* p = list; *p;) {
+      char* end = nullptr;
+      const long sig = std::strtol(p, &end, 10);
+      if (end == p) break;
+      if (sig > 0 && sig < NSIG) sigaddset(&set, int(sig));
+      p = *end == ',' ? end + 1 : end;
+    }
+    // Not for the processes this one starts: they have their own launcher, or none.
+    unsetenv("AVF_EARLY_BLOCKED");
+    pthread_sigmask(SIG_UNBLOCK, &set, nullptr);
+  });
 }
 
 bool stop_requested() { return stop_signal() != 0; }
@@ -75,6 +99,9 @@ bool agree_to_stop() {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (initialized) {
+    // Every rank votes at every step boundary, so a rank that stopped or died between steps leaves
+    // the others here: watched like the collectives.
+    WatchedWait wait("step-boundary vote on stopping (MPI_Allreduce on MPI_COMM_WORLD)");
     const int rc = MPI_Allreduce(&local, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     if (rc != MPI_SUCCESS) {
       char text[MPI_MAX_ERROR_STRING];

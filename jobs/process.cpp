@@ -119,7 +119,14 @@ int signal_number(const std::string& name) {
   return SIGTERM;
 }
 
-std::string self_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
+std::string self_executable() {
+  // avf-main was started by the `avf` launcher (core/launcher.cpp); start the launcher again, so
+  // the new process holds the preemption signals while it loads too.
+  const auto exe = std::filesystem::read_symlink("/proc/self/exe");
+  const auto launcher = exe.parent_path() / "avf";
+  if (exe.filename() == "avf-main" && std::filesystem::exists(launcher)) return launcher.string();
+  return exe.string();
+}
 
 std::string join_command(const std::vector<std::string>& argv) {
   std::string out;

@@ -28,7 +28,8 @@ int poll_process(pid_t pid);
 // USR1 | USR2 | INT | TERM (the names checkpoint.signal takes) to the signal number; TERM otherwise.
 int signal_number(const std::string& name);
 
-// This executable's path (/proc/self/exe), so `avf` can start itself for trial wrappers.
+// This executable's path (/proc/self/exe; the `avf` launcher beside it when this is avf-main), so
+// `avf` can start itself for trial wrappers.
 std::string self_executable();
 
 std::string join_command(const std::vector<std::string>& argv);  // shell-quoted, for logs and messages

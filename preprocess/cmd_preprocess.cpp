@@ -20,11 +20,13 @@
 #include "core/shard_format.h"
 #include "core/subcommand.h"
 #include "dist/process_group.h"
+#include "dist/watchdog.h"
 #include "preprocess/inputs.h"
 #include "preprocess/plan.h"
 #include "preprocess/process_video.h"
 #include "dist/atomic_file.h"
 #include "preprocess/shard_summary.h"
+#include "preprocess/shard_writer.h"
 
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
@@ -37,6 +39,7 @@ struct Options {
   pre::Params params;
   std::string input, output, progress, timings;
   uint64_t shard_size = 0;
+  double timeout = 600;  // dist.timeout: how long a rank waits for the others (dist/watchdog.h)
   bool force = false, allow_failures = false;
 };
 
@@ -76,6 +79,9 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
       ("force", po::bool_switch(&o.force), "redo every shard, even unchanged ones")
       ("allow-failures", po::bool_switch(&o.allow_failures), "exit 0 even when some videos failed")
       ("progress", po::value(&o.progress)->value_name("MODE")->default_value("auto"), "auto | bar | lines | off")
+      ("dist.timeout", po::value(&o.timeout)->value_name("S")->default_value(o.timeout, shortest(o.timeout)),
+       "seconds a rank waits for the others (start-up, gathering the results) before the job aborts (exit 4); "
+       "the ranks' shares must finish within this of each other")
       ("timings", po::value(&o.timings)->value_name("FILE"),
        "write per rank the seconds and frames/s of each stage (decode, detect, crop, spectrogram, write) as JSON");
   return spec;
@@ -114,6 +120,7 @@ void validate(const Options& o) {
     throw bad(fmt::format("--max-bad-fraction {}: expected a fraction 0..1", p.max_bad_fraction));
   if (!(p.min_face > 0 && p.min_face <= 1)) throw bad(fmt::format("--min-face {}: expected 0 < F <= 1", p.min_face));
   if (p.detect_width < 0) throw bad(fmt::format("--detect-width {}: expected >= 0", p.detect_width));
+  if (!(o.timeout > 0)) throw bad(fmt::format("--dist.timeout {}: expected a positive number of seconds", o.timeout));
 }
 
 // Hash of everything a shard's content depends on: parameters and each video's input bytes.
@@ -238,6 +245,8 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
       log::info("{}: {} frames, face found in {:.1f}%", v.id, s.n_frames, 100.0 * s.face_frames / s.n_frames);
       work.seconds += s.seconds;
       entry["videos"].push_back(video_json({s.id, s.partition, s.n_frames, s.face_frames}));
+    } catch (const pre::ShardWriteError&) {
+      throw;  // the file failed (disk full, quota, I/O), not the video: the shard and this rank's run fail
     } catch (const std::exception& e) {
       log::warn("{} failed: {}", v.id, e.what());
       shard_failed.push_back({{"id", v.id}, {"reason", e.what()}});
@@ -258,6 +267,10 @@ std::vector<json> gather_at_root(const json& mine, const dist::ProcessGroup& pg)
   const std::string text = mine.dump();
   int len = static_cast<int>(text.size());
   std::vector<int> lens(pg.size), displs(pg.size, 0);
+  // Rank 0 waits here for the slowest rank to finish its shards.
+  dist::WatchedWait wait(
+      "preprocessing: gathering every rank's results at rank 0 (MPI_Gather, MPI_Gatherv; this waits for the slowest "
+      "rank's shards: raise --dist.timeout if ranks legitimately finish further apart)");
   MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
   std::string all;
   if (pg.rank == 0) {
@@ -309,6 +322,22 @@ int finish(const std::vector<json>& results, const pre::Dataset& ds, const Optio
   std::sort(shards.begin(), shards.end(), by("file"));
   std::sort(videos.begin(), videos.end(), by("id"));
   std::sort(failed.begin(), failed.end(), by("id"));
+  const auto summary = [&] {
+    log::info("summary: {} videos ok ({} unchanged and skipped), {} failed; {} frames, face found in {:.1f}%{}",
+              videos.size(), skipped, failed.size(), frames, frames ? 100.0 * face_frames / frames : 0.0,
+              working_ranks ? fmt::format("; {:.1f} frames/s per rank", rate_sum / working_ranks) : "");
+    for (const auto& f : failed) log::warn("failed {}: {}", f["id"].get<std::string>(), f["reason"].get<std::string>());
+  };
+
+  // A rank that could not finish (e.g. a shard it could not write) leaves the dataset incomplete:
+  // no manifest, which is what marks a finished dataset, and nothing removed. A re-run redoes
+  // only what is missing.
+  if (!fatal.empty()) {
+    summary();
+    for (const auto& f : fatal) log::error("{}", f);
+    log::error("no {} written: the dataset in {} is incomplete", shard::kManifestFile, o.output);
+    return exit_code::failure;
+  }
 
   std::set<std::string> keep;
   for (const auto& s : shards) keep.insert(s["file"]);
@@ -326,11 +355,7 @@ int finish(const std::vector<json>& results, const pre::Dataset& ds, const Optio
                          {"failed", failed}};
   dist::write_file_atomic((fs::path(o.output) / shard::kManifestFile).string(), manifest.dump(2) + "\n");
 
-  log::info("summary: {} videos ok ({} unchanged and skipped), {} failed; {} frames, face found in {:.1f}%{}", videos.size(),
-            skipped, failed.size(), frames, frames ? 100.0 * face_frames / frames : 0.0,
-            working_ranks ? fmt::format("; {:.1f} frames/s per rank", rate_sum / working_ranks) : "");
-  for (const auto& f : failed) log::warn("failed {}: {}", f["id"].get<std::string>(), f["reason"].get<std::string>());
-  for (const auto& f : fatal) log::error("{}", f);
+  summary();
   log::info("manifest: {}", (fs::path(o.output) / shard::kManifestFile).string());
   if (!o.timings.empty()) {
     json ranks = json::array();
@@ -340,7 +365,6 @@ int finish(const std::vector<json>& results, const pre::Dataset& ds, const Optio
     dist::write_file_atomic(o.timings, json{{"ranks", ranks}}.dump(2) + "\n");
     log::info("stage timings: {}", o.timings);
   }
-  if (!fatal.empty()) return exit_code::failure;
   return failed.empty() || o.allow_failures ? exit_code::ok : exit_code::failure;
 }
 
@@ -359,6 +383,7 @@ int cmd_preprocess(const std::vector<std::string>& args) {
   }
   validate(o);
 
+  dist::set_wait_timeout(o.timeout);
   const dist::ProcessGroup& pg = dist::init_process_group();
   log::init(pg.rank, pg.size, false);
   // Detection is the bottleneck; share the node's cores between the ranks on it.
@@ -383,7 +408,10 @@ int cmd_preprocess(const std::vector<std::string>& args) {
   // Until the new manifest is written the dataset is incomplete: an interrupted run leaves none.
   // Every rank reads the old one first, to notice shards changed since it was written.
   const auto previous = previous_checksums(o.output);
-  MPI_Barrier(MPI_COMM_WORLD);
+  {
+    dist::WatchedWait wait("preprocessing: barrier before the old manifest is removed (MPI_Barrier)");
+    MPI_Barrier(MPI_COMM_WORLD);
+  }
   if (pg.rank == 0) fs::remove(fs::path(o.output) / shard::kManifestFile);
 
   json mine = {{"shards", json::array()}, {"failed", json::array()}, {"frames", 0}, {"seconds", 0.0}};
@@ -421,7 +449,10 @@ int cmd_preprocess(const std::vector<std::string>& args) {
       code = exit_code::failure;
     }
   }
-  MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  {
+    dist::WatchedWait wait("preprocessing: the exit code's broadcast from rank 0 (MPI_Bcast)");
+    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
+  }
   return code;
 }
 

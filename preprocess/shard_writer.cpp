@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <stdexcept>
 
 #include "core/shard_format.h"
@@ -11,6 +13,20 @@ namespace avf::pre {
 
 using h5::check;
 using h5::Handle;
+
+namespace {
+// Runs one step of writing the file: whatever HDF5 reports there is the file's problem.
+template <class Step>
+void writing(Step&& step) {
+  try {
+    step();
+  } catch (const ShardWriteError&) {
+    throw;
+  } catch (const std::runtime_error& e) {
+    throw ShardWriteError(e.what());
+  }
+}
+}  // namespace
 
 std::string Compression::to_string() const { return gzip_level == 0 ? "none" : fmt::format("gzip:{}", gzip_level); }
 
@@ -24,13 +40,15 @@ Compression parse_compression(const std::string& text) {
 ShardWriter::ShardWriter(std::string final_path, const std::string& params_json, const std::string& inputs_sha256,
                          Compression compression)
     : path_(std::move(final_path)), partial_(path_ + shard::kPartialSuffix), compression_(compression) {
-  Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
-  H5Pset_file_locking(fapl, false, true);
-  file_ = check(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), partial_, "cannot create the shard file");
-  h5::write_attr(file_, shard::kAttrFormat, std::string(shard::kFormat));
-  h5::write_attr(file_, shard::kAttrVersion, int64_t{shard::kVersion});
-  h5::write_attr(file_, shard::kAttrParams, params_json);
-  h5::write_attr(file_, shard::kAttrInputsSha256, inputs_sha256);
+  writing([&] {
+    Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
+    H5Pset_file_locking(fapl, false, true);
+    file_ = check(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), partial_, "cannot create the shard file");
+    h5::write_attr(file_, shard::kAttrFormat, std::string(shard::kFormat));
+    h5::write_attr(file_, shard::kAttrVersion, int64_t{shard::kVersion});
+    h5::write_attr(file_, shard::kAttrParams, params_json);
+    h5::write_attr(file_, shard::kAttrInputsSha256, inputs_sha256);
+  });
 }
 
 ShardWriter::~ShardWriter() {
@@ -55,11 +73,20 @@ Handle ShardWriter::create_dataset(hid_t group, const char* name, hid_t type, co
   std::vector<hsize_t> max_dims = dims;
   if (extendible) max_dims[0] = H5S_UNLIMITED;
   Handle space(H5Screate_simple(int(dims.size()), dims.data(), max_dims.data()));
-  return check(H5Dcreate2(group, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), partial_,
+  // No chunk cache: every chunk is written whole and once, so a cache saves nothing, and it would
+  // hold a write error (disk full) back until the dataset is closed, where HDF5 1.10 cannot report
+  // it and leaves the dataset half closed. Without it the H5Dwrite that failed reports it.
+  Handle dapl(H5Pcreate(H5P_DATASET_ACCESS));
+  H5Pset_chunk_cache(dapl, 0, 0, 1.0);
+  return check(H5Dcreate2(group, name, type, space, H5P_DEFAULT, dcpl, dapl), partial_,
                fmt::format("cannot create dataset {}/{}", video_id_, name));
 }
 
 void ShardWriter::begin_video(const std::string& id, int face_size) {
+  writing([&] { begin_video_(id, face_size); });
+}
+
+void ShardWriter::begin_video_(const std::string& id, int face_size) {
   video_id_ = id;
   face_size_ = face_size;
   n_faces_ = 0;
@@ -77,7 +104,7 @@ void ShardWriter::begin_video(const std::string& id, int face_size) {
 void ShardWriter::append_face(const uint8_t* rgb) {
   const size_t row = size_t(face_size_) * face_size_ * 3;
   pending_.insert(pending_.end(), rgb, rgb + row);
-  if (pending_.size() >= chunk_rows_ * row) flush_faces();
+  if (pending_.size() >= chunk_rows_ * row) writing([&] { flush_faces(); });
 }
 
 // Appends whole chunks so every chunk is written once.
@@ -101,10 +128,18 @@ void ShardWriter::flush_faces() {
 void ShardWriter::end_video(const VideoAttrs& a, const std::vector<uint8_t>& face_found, const std::vector<float>& face_box,
                             const std::vector<float>& spectrogram, int64_t freq_bins, const std::vector<float>& labels,
                             const std::vector<std::string>& label_names) {
-  flush_faces();
+  writing([&] { flush_faces(); });
   const hsize_t n = n_faces_, t = label_names.size();
   if (face_found.size() != n || face_box.size() != n * 4 || spectrogram.size() != n * freq_bins || labels.size() != n * t)
     throw std::logic_error(fmt::format("{}: per-frame arrays disagree on the number of frames ({})", a.id, n));
+  writing([&] { write_video(a, face_found, face_box, spectrogram, freq_bins, labels, label_names); });
+  ++videos_;
+}
+
+void ShardWriter::write_video(const VideoAttrs& a, const std::vector<uint8_t>& face_found, const std::vector<float>& face_box,
+                              const std::vector<float>& spectrogram, int64_t freq_bins, const std::vector<float>& labels,
+                              const std::vector<std::string>& label_names) {
+  const hsize_t n = n_faces_, t = label_names.size();
   auto write = [&](const char* name, hid_t type, std::vector<hsize_t> dims, uint64_t row_bytes, const void* data) {
     Handle d = create_dataset(group_, name, type, dims, row_bytes, false);
     check(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), partial_, fmt::format("cannot write {}/{}", a.id, name));
@@ -123,7 +158,6 @@ void ShardWriter::end_video(const VideoAttrs& a, const std::vector<uint8_t>& fac
   h5::write_attr(group_, shard::kAttrSourceSha256, a.source_sha256);
   faces_.reset();
   group_.reset();
-  ++videos_;
 }
 
 void ShardWriter::abort_video() {
@@ -135,11 +169,14 @@ void ShardWriter::abort_video() {
 }
 
 void ShardWriter::commit(const std::string& failed_json) {
-  h5::write_attr(file_, shard::kAttrFailed, failed_json);
-  check(H5Fflush(file_, H5F_SCOPE_GLOBAL), partial_, "cannot flush");
-  file_.reset();
+  writing([&] {
+    h5::write_attr(file_, shard::kAttrFailed, failed_json);
+    // HDF5 caches: a full disk often shows only here.
+    check(H5Fflush(file_, H5F_SCOPE_GLOBAL), partial_, "cannot write the shard file");
+    check(H5Fclose(file_.release()), partial_, "cannot close the shard file");
+  });
   if (std::rename(partial_.c_str(), path_.c_str()) != 0)
-    throw std::runtime_error(fmt::format("{}: cannot rename to {}", partial_, path_));
+    throw ShardWriteError(fmt::format("{}: cannot rename to {}: {}", partial_, path_, std::strerror(errno)));
   committed_ = true;
 }
 

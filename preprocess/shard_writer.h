@@ -1,8 +1,14 @@
 // Writes one shard (format v1, core/shard_format.h) as <name>.partial and renames it when complete,
 // so a killed run never leaves a file that looks finished. Output is byte-for-byte reproducible
 // (no timestamps), which is what lets a re-run be checked against an earlier one by sha256.
+//
+// Errors: writing the file can fail whatever the video (disk full, quota, I/O error), and HDF5 may
+// report it only at a later write or at commit(), since it caches. Every HDF5 failure of the writer
+// is therefore a ShardWriteError naming the file and the operating system's reason: the shard
+// fails, not the video being written. After one, the writer is only good for destruction.
 #pragma once
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -23,11 +29,15 @@ struct VideoAttrs {
   int64_t sample_rate = 16000;
 };
 
+struct ShardWriteError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
 class ShardWriter {
  public:
   ShardWriter(std::string final_path, const std::string& params_json, const std::string& inputs_sha256,
               Compression compression);
-  ~ShardWriter();  // without commit(), the .partial file is removed
+  ~ShardWriter();  // without commit(), the .partial file is closed and removed
 
   // Faces stream in while a video decodes, so memory stays bounded by one chunk.
   void begin_video(const std::string& id, int face_size);
@@ -43,6 +53,10 @@ class ShardWriter {
   void commit(const std::string& failed_json);
 
  private:
+  void begin_video_(const std::string& id, int face_size);
+  void write_video(const VideoAttrs& attrs, const std::vector<uint8_t>& face_found, const std::vector<float>& face_box,
+                   const std::vector<float>& spectrogram, int64_t freq_bins, const std::vector<float>& labels,
+                   const std::vector<std::string>& label_names);
   void flush_faces();
   h5::Handle create_dataset(hid_t group, const char* name, hid_t type, const std::vector<hsize_t>& dims,
                         uint64_t bytes_per_row, bool extendible);

@@ -14,6 +14,7 @@
 #include "damage.h"
 #include "core/h5.h"
 #include "dist/atomic_file.h"
+#include "fs_test_support.h"
 #include "run_command.h"
 
 namespace fs = std::filesystem;
@@ -107,6 +108,27 @@ TEST(PreprocessCli, KilledRunResumesToIdenticalShards) {
   const auto f = run_command(cmd + out + " --force");
   EXPECT_FALSE(contains(f.output, "skipped,")) << f.output;
   EXPECT_EQ(shard_hashes(out), clean);
+}
+
+TEST(PreprocessCli, FullDiskFailsTheShardWithItsPathAndReasonAndWritesNoManifest) {
+  const std::string c = make_test_corpus("avf-full", 2, 2);
+  // Each 2 s video needs about 180 KiB: the first shard fills this disk.
+  SmallTmpfs disk(128 * 1024);
+  ASSERT_TRUE(disk.mounted()) << "mounting a tmpfs needs root (CAP_SYS_ADMIN), which CI has: this test must run";
+  const std::string out = disk.path() + "/shards";
+  // An earlier complete dataset there must not survive as if the new one were complete.
+  ASSERT_EQ(run_command("mkdir -p " + out + " && echo '{}' > " + out + "/manifest.json").exit_code, 0);
+  for (const std::string launch : {std::string(), std::string("mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 ")}) {
+    SCOPED_TRACE(launch.empty() ? "1 rank" : "2 ranks");
+    const auto r = run_command(launch + avf_bin + " preprocess --input " + c + " --output " + out +
+                               " --face-size 32 --shard-size 64KiB --progress off");
+    EXPECT_EQ(r.exit_code, 1) << r.output;  // a clean failure: not a crash (139) at exit
+    EXPECT_TRUE(contains(r.output, out + "/shard-0000")) << r.output;
+    EXPECT_TRUE(contains(r.output, ": No space left on device")) << r.output;
+    EXPECT_TRUE(contains(r.output, "no manifest.json written: the dataset in " + out + " is incomplete")) << r.output;
+    EXPECT_FALSE(fs::exists(out + "/manifest.json"));
+    for (const auto& name : list_dir(out)) EXPECT_EQ(name.find(".partial"), std::string::npos) << name;
+  }
 }
 
 TEST(PreprocessCli, ChangedParametersRedoShardsAndStaleShardsAreRemoved) {
