@@ -182,7 +182,7 @@ ConfigSchema::ConfigSchema(Config& c) {
       "bucketed (overlapped with backward) or naive (one blocking all-reduce per parameter after it: the baseline)",
       {"bucketed", "naive"});
   add("dist.bind", &c.dist.bind, "hwloc binding of local ranks", {"core", "none"});
-  add("dist.timeout", &c.dist.timeout, "seconds before a stuck collective aborts the job");
+  add("dist.timeout", &c.dist.timeout, "seconds any wait on other ranks may take before the job aborts (exit 4)");
   add("dist.global-statistics", &c.dist.global_statistics,
       "CCC loss and BatchNorm over the global batch, so results do not depend on the number of ranks");
   add("dist.debug", &c.dist.debug, "check that all ranks call the same collectives with the same shapes");
