@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 make_base_config "$work/base.ini" <<INI
 [train]
 stage = fusion
-epochs = 400
+epochs = 120
 batch-size = 4
 patience = 0
 INI
