@@ -1,0 +1,174 @@
+#include "core/bench_stream.h"
+
+#include <fmt/format.h>
+#include <mpi.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <numeric>
+
+#include "core/evaluation.h"
+#include "core/feature_extraction.h"
+#include "core/feature_store.h"
+#include "core/stage_data.h"
+#include "core/stage_model.h"
+#include "dist/sampler.h"
+
+namespace avf {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Seconds of fn() on the slowest rank (a command is as fast as its slowest rank).
+template <class Fn>
+double timed(Fn fn) {
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto start = Clock::now();
+  fn();
+  double s = std::chrono::duration<double>(Clock::now() - start).count();
+  MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  return s;
+}
+
+double min_over_ranks(double v) {
+  MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
+  return v;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// What one pass streams on this rank: its share of the videos, as the commands split them.
+struct Share {
+  std::vector<size_t> videos;
+  std::vector<SequenceRef> sequences;  // covering sequences, in order
+  int64_t video_frames = 0;
+};
+
+Share share_of(const StageData& data, const std::vector<size_t>& videos, int64_t L, const dist::Communicator& comm) {
+  Share s;
+  for (int64_t i : dist::shard_range(int64_t(videos.size()), comm.size(), comm.rank())) {
+    s.videos.push_back(videos[i]);
+    const auto seqs = data.covering_sequences(videos[i], L);
+    s.sequences.insert(s.sequences.end(), seqs.begin(), seqs.end());
+    s.video_frames += data.videos()[videos[i]].n_frames;
+  }
+  if (s.sequences.empty()) throw std::runtime_error("bench stream: a rank has no video to stream (fewer videos than ranks)");
+  return s;
+}
+
+// One case: the networks, the data they read, what the end-to-end pass streams and runs.
+struct Case {
+  std::string name, command;
+  std::vector<StageModel*> nets;
+  const StageData* data;
+  Share share;
+  std::function<void()> end_to_end;
+};
+
+struct Measured {
+  double forward_fps, e2e_fps, e2e_video_fps, ratio, batch_seconds, e2e_batch_seconds, bytes;
+  int64_t batch;
+};
+
+Measured measure(const Case& k, int64_t L, int64_t S, int batch_size, int iters) {
+  // The forward-only input: the pass's first batch, as each network takes it, made once.
+  const int64_t B = std::min<int64_t>(batch_size, int64_t(k.share.sequences.size()));
+  const std::vector<SequenceRef> first(k.share.sequences.begin(), k.share.sequences.begin() + B);
+  const Batch batch = k.data->make_batch(first, 0, false);
+  std::vector<torch::Tensor> inputs;
+  double bytes = 0;
+  for (auto* net : k.nets) {
+    inputs.push_back(net->network_input(batch).contiguous());
+    bytes += double(inputs.back().nbytes());
+  }
+  // As many batches as the end-to-end pass runs, so both passes last about as long.
+  const int64_t batches = (int64_t(k.share.sequences.size()) + batch_size - 1) / batch_size;
+  auto forward_only = [&] {
+    for (int64_t b = 0; b < batches; ++b)
+      for (size_t i = 0; i < k.nets.size(); ++i) k.nets[i]->network_features(inputs[i]).cpu();
+  };
+  forward_only(), k.end_to_end();  // warm-up: allocator, kernel selection, page cache
+  // The ratio is the median of adjacent pairs' ratios: on a shared machine the load drifts between
+  // passes, and a pair sees about the same load.
+  const double frames = double(k.share.sequences.size()) * L * S;
+  std::vector<double> fwd, e2e, ratio;
+  for (int i = 0; i < iters; ++i) {
+    fwd.push_back(timed(forward_only) / batches), e2e.push_back(timed(k.end_to_end));
+    ratio.push_back((frames / e2e.back()) / (B * L * S / fwd.back()));
+  }
+  Measured m;
+  m.batch = B;
+  m.bytes = bytes;
+  m.batch_seconds = median(fwd);
+  const double pass = median(e2e);
+  m.forward_fps = min_over_ranks(B * L * S / m.batch_seconds);
+  m.e2e_fps = min_over_ranks(frames / pass);
+  m.e2e_video_fps = min_over_ranks(k.share.video_frames / pass);
+  m.ratio = min_over_ranks(median(ratio));
+  m.e2e_batch_seconds = B * L * S / m.e2e_fps;
+  return m;
+}
+
+}  // namespace
+
+nlohmann::json bench_stream(const Config& c, RunContext& ctx, const std::string& partition, int iters, BenchTable& table) {
+  torch::NoGradGuard no_grad;
+  const int64_t S = c.data.subsequence_frames, L = c.data.sequence_frames / S, T = int64_t(c.data.targets.size());
+  Config v = c, a = c;
+  v.train.stage = "visual", a.train.stage = "audio";
+  auto visual = make_stage_model(v, T), audio = make_stage_model(a, T);
+  for (auto* m : {visual.get(), audio.get()}) m->module().to(ctx.device), m->module().eval();
+  auto visual_data = open_stage_data(v), audio_data = open_stage_data(a);
+  auto both = open_shard_data(c, &v, &a);
+  auto& comm = *ctx.comm;
+  const int B = c.train.batch_size;
+  const auto scored = visual_data->videos_in(partition);
+  if (scored.empty()) throw ConfigError(fmt::format("bench stream: no video in partition '{}'", partition));
+  std::vector<size_t> every(both->videos().size());
+  std::iota(every.begin(), every.end(), size_t(0));
+  const auto tmp = std::filesystem::temp_directory_path() / fmt::format("avf-bench-stream-{}-r{}", getpid(), comm.rank());
+
+  auto evaluate_pass = [&](StageModel& model, const StageData& data) {
+    return [&, m = &model, d = &data] { gather_predictions(evaluate(*m, *d, partition, B, L, S, comm).predictions, *d, comm); };
+  };
+  std::vector<Case> cases;
+  cases.push_back({"visual", "evaluate", {visual.get()}, visual_data.get(), share_of(*visual_data, scored, L, comm),
+                   evaluate_pass(*visual, *visual_data)});
+  cases.push_back({"audio", "evaluate", {audio.get()}, audio_data.get(), share_of(*audio_data, scored, L, comm),
+                   evaluate_pass(*audio, *audio_data)});
+  Share all = share_of(*both, every, L, comm);
+  cases.push_back({"visual + audio", "extract", {visual.get(), audio.get()}, both.get(), all, [&, B] {
+                     std::vector<VideoFeatures> out;
+                     for (size_t i : all.videos)
+                       out.push_back(extract_video_features(*both, i, *visual, *audio, L, S, B, ctx.device));
+                     write_features(tmp.string(), comm.rank(), out, both->targets());
+                     comm.barrier()->wait();
+                   }});
+  std::filesystem::create_directories(tmp);
+  nlohmann::json ratios;
+  std::vector<std::string> lines;
+  for (const auto& k : cases) {
+    const auto m = measure(k, L, S, B, iters);
+    table.row(fmt::format("{}: forward only ({:.0f} frames/s)", k.name, m.forward_fps), m.bytes, m.batch_seconds,
+              {{"frames_per_s", m.forward_fps}, {"batch", m.batch}});
+    table.row(fmt::format("{}: {} ({:.0f} frames/s)", k.name, k.command, m.e2e_fps), m.bytes, m.e2e_batch_seconds,
+              {{"frames_per_s", m.e2e_fps}, {"video_frames_per_s", m.e2e_video_fps}, {"batch", m.batch}});
+    const std::string key = k.command == "extract" ? "extract" : k.name + " evaluate";
+    ratios[key] = m.ratio;
+    lines.push_back(fmt::format("# {} / forward only, {}: {:.2f} (target >= 0.90)", k.command, k.name, m.ratio));
+  }
+  std::filesystem::remove_all(tmp);
+  if (ctx.world.rank == 0)
+    for (const auto& l : lines) std::printf("%s\n", l.c_str());
+  table.json()["ratios"] = ratios;
+  table.json()["batch_size"] = B;
+  table.json()["partition"] = partition;
+  return ratios;
+}
+
+}  // namespace avf
