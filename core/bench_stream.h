@@ -20,10 +20,16 @@
 
 namespace avf {
 
-// Adds six rows to `table` (forward only and end to end for visual, audio, both) and returns the
-// ratios, end to end / forward only, of the slowest rank: {"visual evaluate", "audio evaluate", "extract"}.
-// `partition` is what evaluate scores; extract streams every video. Timed passes alternate
-// (forward only, end to end), `iters` of each after a warm-up; medians.
-nlohmann::json bench_stream(const Config& c, RunContext& ctx, const std::string& partition, int iters, BenchTable& table);
+struct StreamBenchOptions {
+  std::string partition = "dev";  // what evaluate scores; extract streams every video
+  int iters = 3;                  // timed passes of each kind, after a warm-up (medians)
+  int max_videos = 0;             // > 0: only the first videos of the partition and of all (shorter runs)
+};
+
+// Adds three rows per case to `table` — forward only, the loader's work done in one thread (reading
+// and assembling the pass's batches, for scale) and end to end — for visual (evaluate), audio
+// (evaluate) and both (extract), and returns the ratios, end to end / forward only, of the slowest
+// rank: {"visual evaluate", "audio evaluate", "extract"}.
+nlohmann::json bench_stream(const Config& c, RunContext& ctx, const StreamBenchOptions& options, BenchTable& table);
 
 }  // namespace avf

@@ -2,7 +2,8 @@
 // against the communicator's all-reduce (what the reducer issues per bucket) and the reducer's whole
 // bucketed path on the same bytes (hooks fire during a real backward, buckets of dist.bucket-mb). Then, on the parameter list of a real model (I3D), the naive pattern — one
 // blocking all-reduce per parameter after backward — against the reducer, with the backward alone
-// as the floor of both.
+// as the floor of both. `avf bench loader` (below) and `avf bench stream` (core/bench_stream.h) use the
+// same table.
 #include <fmt/format.h>
 #include <mpi.h>
 #include <torch/torch.h>
@@ -151,13 +152,15 @@ int cmd_bench(const std::vector<std::string>& args) {
   spec.summary = "Benchmarks with nccl-tests columns (size, time, algbw, busbw): allreduce, loader, stream.";
   spec.usage = "mpirun -np 2 avf bench allreduce [--min-bytes 1024] [--max-bytes 268435456] [--iters 10] [--json FILE]\n"
                "       avf bench loader --data.shards DIR [--batches 20] [--max-threads 4] [--json FILE]\n"
-               "       avf bench stream --data.shards DIR [--partition dev] [--iters 3] [--json FILE]";
+               "       avf bench stream --data.shards DIR [--partition dev] [--max-videos 0] [--iters 3] [--json FILE]";
   spec.takes_config = true;
-  std::string part, json, partition = "dev";
+  std::string part, json;
+  StreamBenchOptions stream;
   double min_bytes = 1024, max_bytes = 256.0 * (1 << 20);
   int iters = 10, batches = 20, max_threads = 4;
   spec.options.add_options()("part", po::value(&part)->required(), "allreduce | loader | stream")(
-      "partition", po::value(&partition), "stream: the partition evaluate scores (extract streams every video)")(
+      "partition", po::value(&stream.partition), "stream: the partition evaluate scores (extract streams every video)")(
+      "max-videos", po::value(&stream.max_videos), "stream: only the first N videos of each pass (0 = all)")(
       "batches", po::value(&batches), "loader: training batches read per measurement")(
       "max-threads", po::value(&max_threads), "loader: reader threads up to this (1, 2, 4, ...)")(
       "min-bytes", po::value(&min_bytes), "smallest message")("max-bytes", po::value(&max_bytes), "largest message")(
@@ -171,10 +174,11 @@ int cmd_bench(const std::vector<std::string>& args) {
   RunContext ctx = start_run(c);
   if (part == "stream") {
     BenchTable table(fmt::format("stream: forward only vs avf evaluate ('{}') and avf extract, batches of {} sequences "
-                                 "(time per batch; frames/s per rank)", partition, c.train.batch_size),
+                                 "(time per batch; frames/s per rank)", stream.partition, c.train.batch_size),
                      ctx.world.size, ctx.world.rank == 0);
     table.header();
-    bench_stream(c, ctx, partition, parsed->vm.count("iters") ? iters : 3, table);  // passes last longer than a message
+    if (parsed->vm.count("iters")) stream.iters = iters;  // else 3: a pass lasts longer than a message
+    bench_stream(c, ctx, stream, table);
     table.save(json);
     return exit_code::ok;
   }
