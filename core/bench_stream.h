@@ -1,6 +1,6 @@
 // `avf bench stream`: are `avf evaluate` and `avf extract` bound by the networks or by their own
 // overheads? For the visual network, the audio network and both together (what extract runs), the
-// forward-only throughput — the network alone on an input already in memory, float on its device, at
+// forward-only throughput — the network alone on inputs already in memory, float on its device, at
 // the same batch size and shapes, no_grad, eval mode — side by side in one run with the command's path
 // end to end (the library calls the command makes: reading and assembling batches, converting, the
 // forward pass, scattering, gathers, writing), and their ratio.
