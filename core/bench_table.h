@@ -22,10 +22,13 @@ class BenchTable {
     std::printf("# %s, %d rank%s\n# %-36s %12s %12s %12s %12s\n", title_.c_str(), ranks_, ranks_ == 1 ? "" : "s", "what",
                 "size (B)", "time (us)", "algbw (GB/s)", "busbw (GB/s)");
   }
-  void row(const std::string& what, double bytes, double seconds) {
+  // `extra` fields (e.g. frames_per_s) go into the row's JSON only.
+  void row(const std::string& what, double bytes, double seconds, const nlohmann::json& extra = nlohmann::json::object()) {
     const double algbw = bytes / seconds / 1e9;
     const double busbw = algbw * 2.0 * (ranks_ - 1) / ranks_;
-    json_["rows"].push_back({{"what", what}, {"bytes", bytes}, {"seconds", seconds}, {"algbw_gbps", algbw}, {"busbw_gbps", busbw}});
+    nlohmann::json r{{"what", what}, {"bytes", bytes}, {"seconds", seconds}, {"algbw_gbps", algbw}, {"busbw_gbps", busbw}};
+    r.update(extra);
+    json_["rows"].push_back(std::move(r));
     if (!printing_) return;
     std::printf("  %-36s %12.0f %12.1f %12.3f %12.3f\n", what.c_str(), bytes, seconds * 1e6, algbw, busbw);
     std::fflush(stdout);

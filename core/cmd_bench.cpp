@@ -2,13 +2,15 @@
 // against the communicator's all-reduce (what the reducer issues per bucket) and the reducer's whole
 // bucketed path on the same bytes (hooks fire during a real backward, buckets of dist.bucket-mb). Then, on the parameter list of a real model (I3D), the naive pattern — one
 // blocking all-reduce per parameter after backward — against the reducer, with the backward alone
-// as the floor of both.
+// as the floor of both. `avf bench loader` (below) and `avf bench stream` (core/bench_stream.h) use the
+// same table.
 #include <fmt/format.h>
 #include <mpi.h>
 #include <torch/torch.h>
 
 #include <chrono>
 
+#include "core/bench_stream.h"
 #include "core/bench_table.h"
 #include "core/command_line.h"
 #include "core/exit_codes.h"
@@ -153,24 +155,39 @@ void bench_loader(const Config& c, int batches, int max_threads, BenchTable& tab
 int cmd_bench(const std::vector<std::string>& args) {
   CommandSpec spec;
   spec.name = "bench";
-  spec.summary = "Benchmarks with nccl-tests columns (size, time, algbw, busbw): allreduce, loader.";
+  spec.summary = "Benchmarks with nccl-tests columns (size, time, algbw, busbw): allreduce, loader, stream.";
   spec.usage = "mpirun -np 2 avf bench allreduce [--min-bytes 1024] [--max-bytes 268435456] [--iters 10] [--json FILE]\n"
-               "       avf bench loader --data.shards DIR [--batches 20] [--max-threads 4] [--json FILE]";
+               "       avf bench loader --data.shards DIR [--batches 20] [--max-threads 4] [--json FILE]\n"
+               "       avf bench stream --data.shards DIR [--partition dev] [--max-videos 0] [--iters 3] [--json FILE]";
   spec.takes_config = true;
   std::string part, json;
+  StreamBenchOptions stream;
   double min_bytes = 1024, max_bytes = 256.0 * (1 << 20);
   int iters = 10, batches = 20, max_threads = 4;
-  spec.options.add_options()("part", po::value(&part)->required(), "allreduce | loader")(
+  spec.options.add_options()("part", po::value(&part)->required(), "allreduce | loader | stream")(
+      "partition", po::value(&stream.partition), "stream: the partition evaluate scores (extract streams every video)")(
+      "max-videos", po::value(&stream.max_videos), "stream: only the first N videos of each pass (0 = all)")(
       "batches", po::value(&batches), "loader: training batches read per measurement")(
       "max-threads", po::value(&max_threads), "loader: reader threads up to this (1, 2, 4, ...)")(
       "min-bytes", po::value(&min_bytes), "smallest message")("max-bytes", po::value(&max_bytes), "largest message")(
-      "iters", po::value(&iters), "timed repetitions per size (median reported)")("json", po::value(&json), "write results here");
+      "iters", po::value(&iters), "timed repetitions per size or pass (median reported)")("json", po::value(&json), "write results here");
   spec.positional.add("part", 1);
   auto parsed = parse_args(spec, args);
   if (!parsed) return exit_code::ok;
-  if (part != "allreduce" && part != "loader") throw ConfigError(fmt::format("unknown benchmark '{}' (known: allreduce, loader)", part));
+  if (part != "allreduce" && part != "loader" && part != "stream")
+    throw ConfigError(fmt::format("unknown benchmark '{}' (known: allreduce, loader, stream)", part));
   const Config& c = parsed->config;
   RunContext ctx = start_run(c);
+  if (part == "stream") {
+    BenchTable table(fmt::format("stream: forward only vs avf evaluate ('{}') and avf extract, batches of {} sequences "
+                                 "(time per batch; frames/s per rank)", stream.partition, c.train.batch_size),
+                     ctx.world.size, ctx.world.rank == 0);
+    table.header();
+    if (parsed->vm.count("iters")) stream.iters = iters;  // else 3: a pass lasts longer than a message
+    bench_stream(c, ctx, stream, table);
+    table.save(json);
+    return exit_code::ok;
+  }
   if (part == "loader") {
     BenchTable table(fmt::format("loader: visual-stage batches of {} sequences from {} (time per batch)", c.train.batch_size,
                                  c.data.shards), 1, ctx.world.rank == 0);

@@ -1,7 +1,9 @@
 // `avf evaluate`: the paper's Table III for trained checkpoints — CCC per target of the audio-only,
 // visual-only and fusion models on one partition, raw and after the post-processing chain fitted on
 // another partition (never on the one it scores). Writes per-frame predictions (CSV), a JSON summary
-// and plots of prediction vs. ground truth per video (the paper's Fig. 2).
+// and plots of prediction vs. ground truth per video (the paper's Fig. 2). Each model's streams of
+// both partitions report frames/s per rank and the time split (data, forward, rest: core/stream.h)
+// in the log and in evaluation.json ("throughput").
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <torch/torch.h>
@@ -15,6 +17,7 @@
 #include "core/command_line.h"
 #include "core/evaluation.h"
 #include "core/exit_codes.h"
+#include "core/lap.h"
 #include "core/log.h"
 #include "core/plot.h"
 #include "core/postprocess.h"
@@ -35,6 +38,8 @@ struct ModelScores {
   std::vector<double> raw, processed;  // per target
   std::vector<PostprocessParams> params;
   std::vector<VideoPrediction> predictions;  // evaluation partition, post-processed
+  std::vector<StreamTimes> times, fit_times;   // per rank: streaming the scored and the fitting partition
+  double postprocess_s = 0;                    // fitting and applying the chain (every rank does)
 };
 
 // Per target, one series per video of the partition.
@@ -59,14 +64,26 @@ double pooled_ccc(const std::vector<Series>& videos) {
   return stats.ccc();
 }
 
+// `stream`: batches of the size the model was trained with, reader threads as the command line says.
 ModelScores score(const std::string& name, StageModel& model, const StageData& data, const Config& trained,
-                  const std::string& partition, const std::string& fit_partition, dist::Communicator& comm) {
+                  const StreamOptions& stream, const std::string& partition, const std::string& fit_partition,
+                  dist::Communicator& comm) {
   const int64_t S = trained.data.subsequence_frames, L = trained.data.sequence_frames / S;
-  auto on = [&](const std::string& p) {
-    return gather_predictions(evaluate(model, data, p, trained.train.batch_size, L, S, comm).predictions, data, comm);
+  // Every rank's predictions of partition `p`; the stream's times (gather included) of every rank.
+  auto on = [&](const std::string& p, std::vector<StreamTimes>& times) {
+    auto e = evaluate(model, data, p, stream, L, S, comm);
+    Lap lap;
+    auto all = gather_predictions(e.predictions, data, comm);
+    e.times.rest += lap();
+    times = gather_times(e.times, comm);
+    log_times(fmt::format("evaluate {} on '{}'", name, p), times);
+    return all;
   };
-  ModelScores out{name, nullptr, {}, {}, {}, on(partition)};
-  const auto fit = series_of(on(fit_partition), data);
+  ModelScores out;
+  out.name = name;
+  out.predictions = on(partition, out.times);
+  const auto fit = series_of(on(fit_partition, out.fit_times), data);
+  Lap lap;
   auto eval = series_of(out.predictions, data);
   const size_t T = data.targets().size();
   for (size_t t = 0; t < T; ++t) {
@@ -79,6 +96,8 @@ ModelScores score(const std::string& name, StageModel& model, const StageData& d
   for (size_t v = 0; v < out.predictions.size(); ++v)
     for (size_t t = 0; t < T; ++t)
       for (size_t f = 0; f < eval[t][v].prediction.size(); ++f) out.predictions[v].frames[f * T + t] = float(eval[t][v].prediction[f]);
+  out.postprocess_s = lap();
+  log::info("{}: post-processing chain fitted on '{}' and applied in {:.2f} s", name, fit_partition, out.postprocess_s);
   return out;
 }
 
@@ -106,6 +125,8 @@ void write_outputs(const std::string& dir, const std::vector<ModelScores>& model
   nlohmann::json summary{{"partition", partition}, {"postprocess_fitted_on", fit_partition}, {"targets", targets}};
   for (const auto& m : models) {
     auto& j = summary["models"][m.name];
+    j["throughput"] = {{partition, times_json(m.times)}, {fit_partition, times_json(m.fit_times)}};
+    j["postprocess_s"] = m.postprocess_s;
     for (size_t t = 0; t < T; ++t) {
       j["raw"][targets[t]] = m.raw[t];
       j["postprocessed"][targets[t]] = m.processed[t];
@@ -162,7 +183,9 @@ int cmd_evaluate(const std::vector<std::string>& args) {
     std::string label = name;
     label[0] = char(std::toupper(label[0]));
     log::info("scoring {} ({}) on '{}', post-processing fitted on '{}'", label, path, partition, fit);
-    models.push_back(score(label, *model.model, *data, model.config, partition, fit, *ctx.comm));
+    StreamOptions stream = stream_options(parsed->config);
+    stream.batch_size = model.config.train.batch_size;
+    models.push_back(score(label, *model.model, *data, model.config, stream, partition, fit, *ctx.comm));
     models.back().data = data;
     if (data->targets() != models.front().data->targets())
       throw std::runtime_error(fmt::format("{} was trained on targets {} but {} on {}", path, fmt::join(data->targets(), ","),
@@ -174,8 +197,9 @@ int cmd_evaluate(const std::vector<std::string>& args) {
               table(models, targets).c_str());
   if (vm.count("output")) {
     const std::string dir = vm["output"].as<std::string>();
+    Lap lap;
     write_outputs(dir, models, partition, fit, kFps);
-    log::info("wrote {}/evaluation.json, per-frame predictions and plots under {}/predictions", dir, dir);
+    log::info("wrote {}/evaluation.json, per-frame predictions and plots under {}/predictions ({:.2f} s)", dir, dir, lap());
   }
   return exit_code::ok;
 }

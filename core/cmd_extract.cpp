@@ -1,20 +1,23 @@
 // `avf extract`: per-sub-sequence features of both modalities for every video, from the trained
 // visual and audio networks, into feature files that the fusion stage trains on. Ranks split the
-// videos; each writes its own file and rank 0 writes the manifest last.
+// videos; each writes its own file and rank 0 writes the manifest last, with every rank's frames/s
+// and time split (data, forward, rest), which the log shows too.
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <numeric>
 
 #include "core/command_line.h"
 #include "core/exit_codes.h"
 #include "core/feature_store.h"
 #include "core/feature_extraction.h"
+#include "core/lap.h"
 #include "core/log.h"
 #include "core/progress.h"
 #include "core/run_context.h"
 #include "core/subcommand.h"
+#include "core/stream.h"
 #include "core/trained_model.h"
-#include "dist/sampler.h"
 
 namespace avf {
 
@@ -42,20 +45,25 @@ int cmd_extract(const std::vector<std::string>& args) {
   auto data = open_shard_data(geometry, &visual.config, &audio.config);
   const int64_t L = geometry.data.sequence_frames / geometry.data.subsequence_frames;
   const int64_t S = geometry.data.subsequence_frames;
-  const auto mine = dist::shard_range(int64_t(data->videos().size()), ctx.world.size, ctx.world.rank);
+  std::vector<size_t> every(data->videos().size());
+  std::iota(every.begin(), every.end(), size_t(0));
+  const auto mine = videos_of_rank(every, *ctx.comm);
 
   int64_t total = 0;  // sequences of this rank, scaled to the job (ranks progress at about the same rate)
-  for (int64_t i : mine) total += int64_t(data->covering_sequences(size_t(i), L).size());
+  for (size_t i : mine) total += int64_t(data->covering_sequences(i, L).size());
   Progress progress("extract", total * ctx.world.size, "sequences", c.log.progress, c.log.interval);
-  std::vector<VideoFeatures> out;
-  for (int64_t i : mine)
-    out.push_back(extract_video_features(*data, size_t(i), *visual.model, *audio.model, L, S, c.train.batch_size, ctx.device,
-                                         [&](int64_t n) { progress.advance(n * ctx.world.size); }));
+  StreamTimes times;
+  const auto out = extract_features(*data, every, mine, *visual.model, *audio.model, L, S, stream_options(c), times,
+                                    [&](int64_t n) { progress.advance(n * ctx.world.size); });
   progress.finish();
   const std::string dir = parsed->vm["output"].as<std::string>();
+  Lap lap;
   write_features(dir, ctx.world.rank, out, data->targets());
-  ctx.comm->barrier("barrier before the feature manifest (every rank writing its features)")->wait();
-  if (ctx.world.rank == 0) write_feature_manifest(dir, ctx.world.size, data->targets());
+  times.rest += lap();
+  // Complete once every rank has written its file (a collective), so the manifest can name them all.
+  const auto ranks = gather_times(times, *ctx.comm);
+  log_times("extract", ranks);
+  if (ctx.world.rank == 0) write_feature_manifest(dir, ctx.world.size, data->targets(), times_json(ranks));
   log::info("features of {} videos written to {}", data->videos().size(), dir);
   return exit_code::ok;
 }

@@ -122,7 +122,7 @@ int cmd_predict(const std::vector<std::string>& args) {
   geometry.data.targets = targets;
   preprocess_video(video, vm["audio-file"].as<std::string>(), id, targets, params, geometry.data.shards);
   auto shards = open_shard_data(geometry, &visual.config, &audio.config);
-  const auto features = extract_video_features(*shards, 0, *visual.model, *audio.model, L, S, geometry.train.batch_size, ctx.device);
+  const auto features = extract_video_features(*shards, 0, *visual.model, *audio.model, L, S, stream_options(geometry));
   const std::string feature_dir = (fs::path(output) / "features").string();
   write_features(feature_dir, 0, {features}, targets);
   write_feature_manifest(feature_dir, 1, targets);
@@ -131,7 +131,7 @@ int cmd_predict(const std::vector<std::string>& args) {
   fused.data.features = feature_dir;
   fused.data.train_partition = fused.data.valid_partition = "predict";
   auto data = open_stage_data(fused);
-  auto result = evaluate(*fusion.model, *data, "predict", fused.train.batch_size, L, S, *ctx.comm);
+  auto result = evaluate(*fusion.model, *data, "predict", stream_options(fused), L, S, *ctx.comm);
   const auto& frames = result.predictions.at(0).frames;
   const std::string csv = (fs::path(output) / (id + ".csv")).string(), png = (fs::path(output) / (id + ".png")).string();
   write_prediction_csv(csv, frames, data->frame_labels(0), targets, features.n_frames, params.fps);

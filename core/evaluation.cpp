@@ -6,11 +6,12 @@
 
 #include <cmath>
 #include <fstream>
+#include <map>
 
 #include <fmt/format.h>
 
 #include "core/geometry.h"
-#include "dist/sampler.h"
+#include "core/lap.h"
 
 namespace avf {
 
@@ -45,41 +46,60 @@ std::vector<CccStats> merge_across_ranks(const std::vector<CccStats>& local, dis
   return merged;
 }
 
-Evaluation evaluate(StageModel& model, const StageData& data, const std::string& partition, int batch_size,
+Evaluation evaluate(StageModel& model, const StageData& data, const std::string& partition, const StreamOptions& o,
                     int64_t L, int64_t S, dist::Communicator& comm) {
   const auto videos = data.videos_in(partition);
+  const auto mine = videos_of_rank(videos, comm);
   const int64_t T = data.targets().size();
   Evaluation result;
-  std::vector<CccStats> local(T);
   torch::NoGradGuard no_grad;
   const bool was_training = model.module().is_training();
   model.module().eval();
-  for (int64_t i : dist::shard_range(int64_t(videos.size()), comm.size(), comm.rank())) {
-    const size_t v = videos[i];
+  const auto device = model.module().parameters().front().device();
+  std::map<size_t, std::vector<float>> sub;  // per video of this rank: [n_sub, T] predictions
+  for (size_t v : mine) sub[v].assign(data.videos()[v].n_sub * T, NAN);
+  stream_batches(
+      data, covering_batches(data, videos, mine, L, o.batch_size), mine, L, S, o,
+      [&](const Batch& b) -> std::vector<torch::Tensor> {
+        // Float inputs (spectrograms, features) to the model's device; face clips stay uint8 until the
+        // model converts them there (core/visual_input.h).
+        Batch on = b;
+        if (on.audio.defined()) on.audio = on.audio.to(device);
+        if (on.visual.defined() && on.visual.scalar_type() != torch::kUInt8) on.visual = on.visual.to(device);
+        return {model.forward(on).cpu().contiguous()};
+      },
+      [&](const Batch& b, const std::vector<torch::Tensor>& out) {
+        const float* pred = out[0].data_ptr<float>();
+        for (size_t i = 0; i < b.refs.size(); ++i) {
+          auto it = sub.find(b.refs[i].video);
+          if (it == sub.end()) continue;  // another rank's video in a shared batch
+          const int64_t n_sub = data.videos()[b.refs[i].video].n_sub;
+          // Later sequences overwrite the sub-sequences they share with earlier ones (the last
+          // covering sequence is aligned to the video's end).
+          for (int64_t l = 0; l < L && b.refs[i].first_sub + l < n_sub; ++l)
+            std::copy_n(pred + (i * L + l) * T, T, it->second.data() + (b.refs[i].first_sub + l) * T);
+        }
+      },
+      result.times);
+  Lap lap;
+  std::vector<CccStats> local(T);
+  for (size_t v : mine) {
     const auto& info = data.videos()[v];
-    const auto sequences = data.covering_sequences(v, L);
-    std::vector<float> sub(info.n_sub * T, NAN);
-    for (size_t at = 0; at < sequences.size(); at += batch_size) {
-      std::vector<SequenceRef> refs(sequences.begin() + at,
-                                    sequences.begin() + std::min(sequences.size(), at + size_t(batch_size)));
-      auto pred = model.forward(data.make_batch(refs, 0, false)).contiguous();
-      for (size_t b = 0; b < refs.size(); ++b)
-        for (int64_t l = 0; l < L && refs[b].first_sub + l < info.n_sub; ++l)
-          std::copy_n(pred.data_ptr<float>() + (b * L + l) * T, T, sub.data() + (refs[b].first_sub + l) * T);
-    }
+    const auto& s = sub.at(v);
     VideoPrediction vp{v, std::vector<float>(info.n_frames * T)};
     const auto& labels = data.frame_labels(v);
     for (int64_t f = 0; f < info.n_frames; ++f) {
       const int64_t j = geometry::subsequence_of(f, info.n_sub, S);
       for (int64_t t = 0; t < T; ++t) {
-        vp.frames[f * T + t] = sub[j * T + t];
-        local[t].add(sub[j * T + t], labels[f * T + t]);
+        vp.frames[f * T + t] = s[j * T + t];
+        local[t].add(s[j * T + t], labels[f * T + t]);
       }
     }
     result.predictions.push_back(std::move(vp));
   }
   if (was_training) model.module().train();
   result.stats = merge_across_ranks(local, comm);
+  result.times.rest += lap();
   return result;
 }
 

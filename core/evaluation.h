@@ -1,5 +1,5 @@
 // Evaluation of a stage model on a partition: every sub-sequence of every video is predicted once
-// (ranks split the videos), expanded to the frame grid, and scored with CCC against the frame
+// (ranks split the videos; streamed as core/stream.h describes), expanded to the frame grid, and scored with CCC against the frame
 // labels. The metric is exact over all ranks: each rank's float64 statistics are gathered and merged
 // in rank order (Chan's update), not averaged per rank.
 #pragma once
@@ -9,6 +9,7 @@
 #include "core/ccc.h"
 #include "core/stage_data.h"
 #include "core/stage_model.h"
+#include "core/stream.h"
 #include "dist/communicator.h"
 
 namespace avf {
@@ -21,12 +22,14 @@ struct VideoPrediction {
 struct Evaluation {
   std::vector<CccStats> stats;             // per target, over every frame of every video of all ranks
   std::vector<VideoPrediction> predictions;  // this rank's videos (all videos after gather_predictions)
+  StreamTimes times;                         // this rank's frames/s and time split (core/stream.h)
   double mean_ccc() const;
 };
 
-// L sub-sequences of S frames per sequence.
-Evaluation evaluate(StageModel& model, const StageData& data, const std::string& partition, int batch_size,
-                    int64_t L, int64_t S, dist::Communicator& comm);
+// L sub-sequences of S frames per sequence; batches and reader threads from `options`. Streams the
+// partition as core/stream.h describes, so predictions do not depend on the number of ranks.
+Evaluation evaluate(StageModel& model, const StageData& data, const std::string& partition,
+                    const StreamOptions& options, int64_t L, int64_t S, dist::Communicator& comm);
 
 // Merges statistics of all ranks exactly (same result on every rank).
 std::vector<CccStats> merge_across_ranks(const std::vector<CccStats>& local, dist::Communicator& comm);

@@ -2,46 +2,73 @@
 
 #include <torch/torch.h>
 
+#include <map>
+
 #include "core/geometry.h"
+#include "core/lap.h"
 
 namespace avf {
 namespace {
 
-// Copies [B, L, K] features of `refs` into the video's [n_sub, K] array.
-void scatter(const torch::Tensor& feats, const std::vector<SequenceRef>& refs, int64_t n_sub, std::vector<float>& out) {
-  const int64_t L = feats.size(1), K = feats.size(2);
+// Copies row b's [L, K] features into its video's [n_sub, K] array (sub-sequences past the video's
+// end are repeats of its last and are dropped).
+void scatter(const float* feats, int64_t L, int64_t K, const SequenceRef& ref, int64_t n_sub, std::vector<float>& out) {
   out.resize(n_sub * K);
-  auto f = feats.contiguous();
-  for (size_t b = 0; b < refs.size(); ++b)
-    for (int64_t l = 0; l < L && refs[b].first_sub + l < n_sub; ++l)
-      std::copy_n(f.data_ptr<float>() + (b * L + l) * K, K, out.data() + (refs[b].first_sub + l) * K);
+  for (int64_t l = 0; l < L && ref.first_sub + l < n_sub; ++l)
+    std::copy_n(feats + l * K, K, out.data() + (ref.first_sub + l) * K);
 }
 
 }  // namespace
 
-VideoFeatures extract_video_features(const StageData& data, size_t video, StageModel& visual, StageModel& audio,
-                                     int64_t L, int64_t S, int batch_size, torch::Device device,
-                                     const std::function<void(int64_t)>& on_batch) {
+std::vector<VideoFeatures> extract_features(const StageData& data, const std::vector<size_t>& videos,
+                                            const std::vector<size_t>& mine, StageModel& visual, StageModel& audio,
+                                            int64_t L, int64_t S, const StreamOptions& o, StreamTimes& times,
+                                            const std::function<void(int64_t)>& on_batch) {
   torch::NoGradGuard no_grad;
-  const auto& info = data.videos()[video];
-  VideoFeatures v;
-  v.id = info.id, v.partition = info.partition, v.n_frames = info.n_frames, v.n_sub = info.n_sub;
-  const auto sequences = data.covering_sequences(video, L);
-  for (size_t at = 0; at < sequences.size(); at += size_t(batch_size)) {
-    std::vector<SequenceRef> refs(sequences.begin() + at, sequences.begin() + std::min(sequences.size(), at + size_t(batch_size)));
-    Batch b = data.make_batch(refs, 0, false);
-    b.visual = b.visual.to(device), b.audio = b.audio.to(device);
-    scatter(visual.features(b).cpu(), refs, v.n_sub, v.visual);
-    scatter(audio.features(b).cpu(), refs, v.n_sub, v.audio);
-    if (on_batch) on_batch(int64_t(refs.size()));
+  std::vector<VideoFeatures> out(mine.size());
+  std::map<size_t, VideoFeatures*> slot;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    const auto& info = data.videos()[mine[i]];
+    auto& v = out[i];
+    v.id = info.id, v.partition = info.partition, v.n_frames = info.n_frames, v.n_sub = info.n_sub;
+    slot[mine[i]] = &v;
   }
+  stream_batches(
+      data, covering_batches(data, videos, mine, L, o.batch_size), mine, L, S, o,
+      [&](const Batch& b) -> std::vector<torch::Tensor> {
+        return {visual.features(b).cpu().contiguous(), audio.features(b).cpu().contiguous()};
+      },
+      [&](const Batch& b, const std::vector<torch::Tensor>& f) {
+        const int64_t Kv = f[0].size(2), Ka = f[1].size(2);
+        int64_t done = 0;
+        for (size_t i = 0; i < b.refs.size(); ++i) {
+          auto it = slot.find(b.refs[i].video);
+          if (it == slot.end()) continue;  // another rank's video in a shared batch
+          scatter(f[0].data_ptr<float>() + i * L * Kv, L, Kv, b.refs[i], it->second->n_sub, it->second->visual);
+          scatter(f[1].data_ptr<float>() + i * L * Ka, L, Ka, b.refs[i], it->second->n_sub, it->second->audio);
+          ++done;
+        }
+        if (on_batch) on_batch(done);
+      },
+      times);
   // Sub-sequence labels exactly as training computes them.
+  Lap lap;
   const int64_t T = data.targets().size();
-  v.frame_labels = data.frame_labels(video);
-  v.sub_labels.resize(v.n_sub * T);
-  for (int64_t j = 0; j < v.n_sub; ++j)
-    geometry::subsequence_label(v.frame_labels.data(), v.n_frames, T, S, j, v.sub_labels.data() + j * T);
-  return v;
+  for (size_t i = 0; i < mine.size(); ++i) {
+    auto& v = out[i];
+    v.frame_labels = data.frame_labels(mine[i]);
+    v.sub_labels.resize(v.n_sub * T);
+    for (int64_t j = 0; j < v.n_sub; ++j)
+      geometry::subsequence_label(v.frame_labels.data(), v.n_frames, T, S, j, v.sub_labels.data() + j * T);
+  }
+  times.rest += lap();
+  return out;
+}
+
+VideoFeatures extract_video_features(const StageData& data, size_t video, StageModel& visual, StageModel& audio,
+                                     int64_t L, int64_t S, const StreamOptions& o) {
+  StreamTimes times;
+  return std::move(extract_features(data, {video}, {video}, visual, audio, L, S, o, times).front());
 }
 
 }  // namespace avf

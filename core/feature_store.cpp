@@ -63,14 +63,17 @@ void write_features(const std::string& dir, int rank, const std::vector<VideoFea
   std::filesystem::rename(partial, final_path);
 }
 
-void write_feature_manifest(const std::string& dir, int world_size, const std::vector<std::string>& targets) {
+void write_feature_manifest(const std::string& dir, int world_size, const std::vector<std::string>& targets,
+                            const nlohmann::json& throughput) {
   nlohmann::json j;
   j["format"] = "avf-features";
   j["version"] = 1;
   j["targets"] = targets;
   for (int r = 0; r < world_size; ++r) j["files"].push_back(rank_file(r));
+  if (!throughput.is_null()) j["throughput"] = throughput;
   // What marks the features complete: written atomically and durably, or not at all.
-  dist::write_file_atomic((std::filesystem::path(dir) / kManifest).string(), j.dump(2) + "\n");
+  dist::write_file_atomic((std::filesystem::path(dir) / kManifest).string(), j.dump(2) + "
+");
 }
 
 FeatureStore::FeatureStore(const std::string& dir) {

@@ -4,6 +4,7 @@
 //   /<video_id>/  attrs partition, n_frames
 //     audio [n_sub, Ka]  visual [n_sub, Kv]  sub_labels [n_sub, T]  frame_labels [n_frames, T]  (float32)
 #pragma once
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,9 @@ class FeatureStore {
 // Writes this rank's videos to <dir>/features-r<rank>.h5 (atomically: .partial, then rename).
 void write_features(const std::string& dir, int rank, const std::vector<VideoFeatures>& videos,
                     const std::vector<std::string>& targets);
-// Rank 0, after every rank wrote: features.json naming the files, dimensions, targets and videos.
-void write_feature_manifest(const std::string& dir, int world_size, const std::vector<std::string>& targets);
+// Rank 0, after every rank wrote: features.json naming the files, dimensions, targets and videos,
+// and `throughput` when given (avf extract's per-rank frames/s and time split, core/stream.h).
+void write_feature_manifest(const std::string& dir, int world_size, const std::vector<std::string>& targets,
+                            const nlohmann::json& throughput = nullptr);
 
 }  // namespace avf

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <zlib.h>
 
+#include <atomic>
 #include <cstring>
 #include <functional>
 #include <filesystem>
@@ -17,6 +18,16 @@ namespace {
 
 constexpr int64_t kMaxFrames = int64_t(1) << 31;  // refuse absurd sizes before allocating
 constexpr int kMaxSide = 4096;
+std::atomic<uint64_t> next_reader_id{1};
+
+// The chunk a thread fetched last (stored bytes and, for gzip, inflated ones).
+struct ChunkCache {
+  uint64_t reader = 0;  // 0: nothing cached
+  size_t video = 0;
+  hsize_t start = 0;
+  std::vector<uint8_t> raw, plain;
+  const std::vector<uint8_t>* data = nullptr;  // raw or plain
+};
 
 [[noreturn]] void bad(const std::string& where, const std::string& what) {
   throw std::runtime_error(fmt::format("{}: {}", where, what));
@@ -71,7 +82,7 @@ struct ShardReader::FaceStore {
 
 ShardReader::~ShardReader() = default;
 
-ShardReader::ShardReader(const std::string& dir) : dir_(dir) {
+ShardReader::ShardReader(const std::string& dir) : id_(next_reader_id++), dir_(dir) {
   const std::string manifest_path = (std::filesystem::path(dir) / shard::kManifestFile).string();
   const auto manifest = read_manifest(manifest_path);
   targets_ = manifest["targets"].get<std::vector<std::string>>();
@@ -171,30 +182,36 @@ void ShardReader::for_each_chunk(size_t video, int64_t start, int64_t count,
     throw std::out_of_range(fmt::format("{}: rows [{}, {}) outside [0, {})", s.where, start, start + count, n));
   const size_t row_bytes = size_t(face_h_) * face_w_ * 3;
   // Per thread, so the buffers are allocated once per loader thread, not once per clip.
-  thread_local std::vector<uint8_t> raw, plain;
+  thread_local ChunkCache cache;
   for (int64_t row = start; row < start + count;) {
     const hsize_t chunk_start = hsize_t(row) / s.chunk_rows * s.chunk_rows;
-    const hsize_t offset[4] = {chunk_start, 0, 0, 0};
-    uint32_t filter_mask = 0;
-    {
-      std::lock_guard<std::mutex> lock(hdf5_mutex_);  // the only HDF5 work: fetch the stored bytes
-      hsize_t stored = 0;
-      h5::check(H5Dget_chunk_storage_size(s.dataset, offset, &stored), s.where, "cannot locate a chunk");
-      raw.resize(stored);
-      h5::check(H5Dread_chunk(s.dataset, H5P_DEFAULT, offset, &filter_mask, raw.data()), s.where, "cannot read a chunk");
-    }
     // Chunks at the end of the dataset are stored full size; rows past n_frames are padding.
     const size_t chunk_bytes = size_t(s.chunk_rows) * row_bytes;
-    const std::vector<uint8_t>* data = &raw;
-    // A set bit in filter_mask means that filter was skipped for this chunk.
-    if (s.deflate_index >= 0 && !(filter_mask & (1u << s.deflate_index))) {
-      plain.resize(chunk_bytes);
-      uLongf len = chunk_bytes;
-      if (uncompress(plain.data(), &len, raw.data(), raw.size()) != Z_OK || len != chunk_bytes)
-        bad(s.where, fmt::format("chunk at row {} is corrupt (gzip)", chunk_start));
-      data = &plain;
+    if (cache.reader != id_ || cache.video != video || cache.start != chunk_start) {
+      cache.reader = 0;  // until the chunk is complete: a throw below leaves nothing half-cached
+      const hsize_t offset[4] = {chunk_start, 0, 0, 0};
+      uint32_t filter_mask = 0;
+      {
+        std::lock_guard<std::mutex> lock(hdf5_mutex_);  // the only HDF5 work: fetch the stored bytes
+        hsize_t stored = 0;
+        h5::check(H5Dget_chunk_storage_size(s.dataset, offset, &stored), s.where, "cannot locate a chunk");
+        cache.raw.resize(stored);
+        h5::check(H5Dread_chunk(s.dataset, H5P_DEFAULT, offset, &filter_mask, cache.raw.data()), s.where,
+                  "cannot read a chunk");
+      }
+      cache.data = &cache.raw;
+      // A set bit in filter_mask means that filter was skipped for this chunk.
+      if (s.deflate_index >= 0 && !(filter_mask & (1u << s.deflate_index))) {
+        cache.plain.resize(chunk_bytes);
+        uLongf len = chunk_bytes;
+        if (uncompress(cache.plain.data(), &len, cache.raw.data(), cache.raw.size()) != Z_OK || len != chunk_bytes)
+          bad(s.where, fmt::format("chunk at row {} is corrupt (gzip)", chunk_start));
+        cache.data = &cache.plain;
+      }
+      if (cache.data->size() < chunk_bytes) bad(s.where, fmt::format("chunk at row {} is truncated", chunk_start));
+      cache.reader = id_, cache.video = video, cache.start = chunk_start;
     }
-    if (data->size() < chunk_bytes) bad(s.where, fmt::format("chunk at row {} is truncated", chunk_start));
+    const std::vector<uint8_t>* data = cache.data;
     const int64_t chunk_end = int64_t(chunk_start + s.chunk_rows);
     const int64_t rows = std::min(chunk_end, start + count) - row;
     take(row, rows, data->data() + (row - int64_t(chunk_start)) * row_bytes);

@@ -6,7 +6,9 @@
 // flags are small and kept in memory. Faces are read on demand: Debian's libhdf5 serialises every
 // call behind one global lock, so the reader fetches raw chunks (H5Dread_chunk, the only part under
 // the lock) and inflates them in the calling thread, letting several loader threads decompress in
-// parallel.
+// parallel. Each thread keeps the last chunk it fetched: streaming a video (evaluation, extraction)
+// reads consecutive clips, and with small faces one chunk holds many clips (256 rows of 32 px faces
+// = 16 clips of 16 frames), which would otherwise be fetched and inflated once per clip.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -56,6 +58,7 @@ class ShardReader {
   // in order: the raw chunk fetched under the HDF5 lock, inflated (gzip) in the calling thread.
   void for_each_chunk(size_t video, int64_t start, int64_t count,
                       const std::function<void(int64_t, int64_t, const uint8_t*)>& take) const;
+  uint64_t id_;  // unique per reader, so a thread's cached chunk is never taken for another reader's
   std::string dir_;
   std::vector<std::string> targets_;
   nlohmann::json params_;

@@ -34,12 +34,16 @@ class UnimodalModel : public StageModel {
     const auto x = input(b);
     return net_->forward(per_subsequence(x)).feature.view({x.size(0), x.size(1), -1});
   }
+  torch::Tensor network_input(const Batch& b) override { return per_subsequence(input(b)); }
+  torch::Tensor network_features(const torch::Tensor& x) override { return net_->forward(x).feature; }
 
  private:
-  // Face clips arrive as uint8 and become floats on the network's device (core/visual_input.h).
+  // Face clips arrive as uint8 and become floats on the network's device (core/visual_input.h);
+  // spectrogram windows are moved there as they are (nothing to do on the CPU).
   torch::Tensor input(const Batch& b) const {
-    if (!visual_) return b.audio;
-    return visual_clips(b.visual, b.visual_blank, net_->parameters().front().device());
+    const auto device = net_->parameters().front().device();
+    if (!visual_) return b.audio.to(device);
+    return visual_clips(b.visual, b.visual_blank, device);
   }
   Net net_;
   bool visual_;
@@ -52,6 +56,10 @@ class FusionModel : public StageModel {
   torch::Tensor forward(const Batch& b) override { return net_->forward(b.audio, b.visual).prediction; }
   torch::Tensor features(const Batch&) override {
     throw std::logic_error("the fusion stage has no features to extract");
+  }
+  torch::Tensor network_input(const Batch&) override { throw std::logic_error("the fusion stage is not benchmarked alone"); }
+  torch::Tensor network_features(const torch::Tensor&) override {
+    throw std::logic_error("the fusion stage is not benchmarked alone");
   }
   std::vector<std::pair<std::string, torch::Tensor>> attention(const Batch& b) override {
     return net_->forward(b.audio, b.visual).attention;

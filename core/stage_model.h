@@ -21,6 +21,11 @@ class StageModel {
   virtual torch::Tensor forward(const Batch& batch) = 0;
   // Per-sub-sequence features [B, L, K] (visual and audio stages; what `avf extract` stores).
   virtual torch::Tensor features(const Batch& batch) = 0;
+  // The network alone, for forward-only benchmarks (core/cmd_bench_stream.cpp): its input for a batch
+  // as features() feeds it ([B * L, ...] float on its device) and the features of such an input
+  // ([B * L, K]). Visual and audio stages.
+  virtual torch::Tensor network_input(const Batch& batch) = 0;
+  virtual torch::Tensor network_features(const torch::Tensor& input) = 0;
   // Cross-attention maps [B, L, L] by name (fusion stage with attention; empty otherwise).
   virtual std::vector<std::pair<std::string, torch::Tensor>> attention(const Batch&) { return {}; }
 };

@@ -169,7 +169,7 @@ int run_training(const Config& c) {
   auto validate = [&](const Position& at) -> bool {  // returns true when training should stop early
     // Every rank evaluates (and rank 0 saves) with rank 0's BatchNorm statistics.
     reducer.sync_buffers();
-    auto eval = evaluate(*model, *data, c.data.valid_partition, c.train.batch_size, L, S, *ctx.comm);
+    auto eval = evaluate(*model, *data, c.data.valid_partition, stream_options(c), L, S, *ctx.comm);
     const auto m = to_metrics(eval, data->targets());
     const double value = dist::metric_value(m, c.checkpoint.metric);
     early.update(value, at.step);

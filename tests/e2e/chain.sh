@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole chain through the real commands on the generated corpus: visual training, extraction on 2
-# ranks, fusion training on 2 ranks, evaluate (Table III, CSVs, plots), export, inspect, and predict on a
-# new video file with its own audio stream (--attention).
+# ranks (frames/s per rank in features.json), fusion training on 2 ranks, evaluate (Table III, CSVs,
+# plots), export, inspect, and predict on a new video file with its own audio stream (--attention).
 # usage: chain.sh AVF DATA_DIR AUDIO_CHECKPOINT WORK_DIR MPIRUN
 set -euo pipefail
 avf=$1 data=$2 audio=$3 work=$4 mpirun=$5
@@ -28,7 +28,7 @@ ffmpeg -loglevel error -y -i "$data/corpus/recordings_video/dev_1.mp4" -i "$data
   -c:v copy -c:a aac "$work/new_video.mp4"
 "$avf" predict "$work/new_video.mp4" --visual "$work/visual/checkpoints/best" --audio "$audio" \
   --fusion "$work/fusion/checkpoints/best" --output "$work/predict" --attention
-/usr/bin/python3 - "$work" <<'PY'
+/usr/bin/python3 - "$work" "$data" <<'PY'
 import csv, json, sys
 work = sys.argv[1]
 rows = list(csv.DictReader(open(f"{work}/predict/new_video.csv")))
@@ -36,6 +36,12 @@ assert len(rows) == 300, len(rows)                       # 12 s at 25 fps
 assert all(r["valence"] != "nan" and r["arousal"] != "nan" for r in rows)
 attention = list(csv.DictReader(open(f"{work}/predict/attention.csv")))
 assert {r["map"] for r in attention} >= {"stage1.audio", "stage1.visual"}
+# Extraction reports every rank's frames/s and split, and the ranks' frames are every frame once.
+throughput = json.load(open(f"{work}/features/features.json"))["throughput"]
+frames = sum(v["n_frames"] for v in json.load(open(f"{sys.argv[2]}/shards/manifest.json"))["videos"])
+assert [r["rank"] for r in throughput] == [0, 1], throughput
+assert all(r["frames_per_s"] > 0 and r["forward_s"] > 0 for r in throughput), throughput
+assert sum(r["frames"] for r in throughput) == frames, (throughput, frames)
 evaluation = json.load(open(f"{work}/eval/evaluation.json"))
 assert set(evaluation["models"]) == {"Audio", "Visual", "Fusion"}
 assert evaluation["postprocess_fitted_on"] == "train" and evaluation["partition"] == "dev"

@@ -1,7 +1,7 @@
 // The visual input path: crops copied row by row from the shards' chunks (and mirrored) equal the
 // same crop cut out of whole frames; the loader's uint8 clips become exactly the floats the network
 // used to get ((x / 127.5) - 1, channels first, blanked frames 0); data.flip mirrors some sequences
-// and leaves the crop where it was. Runs on the e2e fixture's shards (AVF_TEST_SHARDS).
+// and leaves the crop where it was; a thread's cached chunk never serves another reader or video. Runs on the e2e fixture's shards (AVF_TEST_SHARDS).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -83,6 +83,28 @@ TEST(VisualInput, FlipMirrorsSomeSequencesAndKeepsTheirCrops) {
   EXPECT_LT(flipped, int(refs.size()));
   // Evaluation never flips.
   EXPECT_TRUE(torch::equal(plain->make_batch(refs, 99, false).visual, flipping->make_batch(refs, 99, false).visual));
+}
+
+TEST(VisualInput, CachedChunkServesOnlyItsReaderAndVideo) {
+  if (shards().empty()) GTEST_SKIP() << "AVF_TEST_SHARDS not set";
+  // Each thread keeps the chunk it fetched last (keyed by reader, video and chunk): reads that
+  // alternate between videos at the same rows, and between readers made and destroyed in turn, must
+  // still get their own rows.
+  ShardReader first(shards());
+  ASSERT_GE(first.videos().size(), 2u);
+  const int64_t n = 16;
+  auto a = whole_frames(first, 0, 0, n), b = whole_frames(first, 1, 0, n);
+  ASSERT_FALSE(torch::equal(a, b)) << "the fixture's videos should differ";
+  for (int round = 0; round < 3; ++round) {
+    EXPECT_TRUE(torch::equal(whole_frames(first, 1, 0, n), b));
+    EXPECT_TRUE(torch::equal(whole_frames(first, 0, 0, n), a));
+    auto other = std::make_unique<ShardReader>(shards());
+    EXPECT_TRUE(torch::equal(whole_frames(*other, 1, 0, n), b));
+    EXPECT_TRUE(torch::equal(whole_frames(first, 0, 0, n), a));
+  }
+  // Later rows of the same chunk come from the cached chunk: the same as a fresh reader's.
+  ShardReader fresh(shards());
+  EXPECT_TRUE(torch::equal(whole_frames(first, 0, n, n), whole_frames(fresh, 0, n, n)));
 }
 
 }  // namespace

@@ -1,0 +1,127 @@
+// Streaming videos through the networks (core/stream.h): batches run on across video boundaries and
+// are full but the last; each sequence meets the same batch whatever the number of ranks; the loader
+// hands out, in order, exactly the batches make_batch builds; frames, sequences and the time split
+// are counted. Runs on the e2e fixture's shards (AVF_TEST_SHARDS).
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+#include <numeric>
+
+#include "core/config.h"
+#include "core/stage_data.h"
+#include "core/stream.h"
+#include "dist/sampler.h"
+
+using namespace avf;
+
+namespace {
+
+std::string shards() {
+  const char* dir = std::getenv("AVF_TEST_SHARDS");
+  return dir ? dir : "";
+}
+
+std::unique_ptr<StageData> visual_data() {
+  Config c;
+  c.train.stage = "visual";
+  c.train.device = "cpu";
+  c.data.shards = shards();
+  c.data.crop_size = 24;
+  return open_stage_data(c);
+}
+
+std::vector<size_t> all_videos(const StageData& d) {
+  std::vector<size_t> v(d.videos().size());
+  std::iota(v.begin(), v.end(), size_t(0));
+  return v;
+}
+
+bool same(const std::vector<SequenceRef>& a, const std::vector<SequenceRef>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].video != b[i].video || a[i].first_sub != b[i].first_sub) return false;
+  return true;
+}
+
+constexpr int64_t L = 8, S = 16;
+
+TEST(Stream, BatchesRunAcrossVideosAndAreFullButTheLast) {
+  if (shards().empty()) GTEST_SKIP() << "AVF_TEST_SHARDS not set";
+  auto data = visual_data();
+  const auto videos = all_videos(*data);
+  const auto batches = covering_batches(*data, videos, videos, L, 4);
+  std::vector<SequenceRef> flat, expected;
+  for (size_t i = 0; i < batches.size(); ++i) {
+    if (i + 1 < batches.size()) {
+      EXPECT_EQ(batches[i].size(), 4u) << "batch " << i;
+    }
+    flat.insert(flat.end(), batches[i].begin(), batches[i].end());
+  }
+  for (size_t v : videos) {
+    const auto seqs = data->covering_sequences(v, L);
+    expected.insert(expected.end(), seqs.begin(), seqs.end());
+  }
+  ASSERT_GT(expected.size(), 4u) << "the fixture should have more sequences than one batch";
+  EXPECT_TRUE(same(flat, expected)) << "every covering sequence once, in order";
+}
+
+TEST(Stream, EachSequenceMeetsTheSameBatchOnAnyNumberOfRanks) {
+  if (shards().empty()) GTEST_SKIP() << "AVF_TEST_SHARDS not set";
+  auto data = visual_data();
+  const auto videos = all_videos(*data);
+  const auto one = covering_batches(*data, videos, videos, L, 4);
+  for (int world : {2, 3}) {
+    for (int rank = 0; rank < world; ++rank) {
+      std::vector<size_t> mine;
+      for (int64_t i : dist::shard_range(int64_t(videos.size()), world, rank)) mine.push_back(videos[i]);
+      size_t covered = 0, expected = 0;
+      for (size_t v : mine) expected += data->covering_sequences(v, L).size();
+      for (const auto& b : covering_batches(*data, videos, mine, L, 4)) {
+        EXPECT_TRUE(std::any_of(one.begin(), one.end(), [&](const auto& o) { return same(o, b); }))
+            << world << " ranks, rank " << rank << ": a batch the single rank does not run";
+        for (const auto& r : b) covered += std::count(mine.begin(), mine.end(), r.video);
+      }
+      EXPECT_EQ(covered, expected) << world << " ranks, rank " << rank << ": every sequence of its videos";
+    }
+  }
+}
+
+TEST(Stream, LoaderHandsOutTheBatchesInOrderAndCountsTheSplit) {
+  if (shards().empty()) GTEST_SKIP() << "AVF_TEST_SHARDS not set";
+  auto data = visual_data();
+  const auto videos = all_videos(*data);
+  const std::vector<size_t> mine(videos.begin(), videos.begin() + 2);
+  const auto batches = covering_batches(*data, videos, mine, L, 4);
+  StreamTimes times;
+  size_t seen = 0;
+  stream_batches(
+      *data, batches, mine, L, S, {4, 2, 3},
+      [&](const Batch& b) -> std::vector<torch::Tensor> { return {b.visual.sum()}; },
+      [&](const Batch& b, const std::vector<torch::Tensor>& out) {
+        ASSERT_LT(seen, batches.size());
+        EXPECT_TRUE(same(b.refs, batches[seen]));
+        EXPECT_TRUE(torch::equal(b.visual, data->make_batch(batches[seen], 0, false).visual));
+        EXPECT_TRUE(torch::equal(out[0], b.visual.sum()));
+        ++seen;
+      },
+      times);
+  EXPECT_EQ(seen, batches.size());
+  int64_t frames = 0, sequences = 0;
+  for (size_t v : mine) frames += data->videos()[v].n_frames;
+  for (const auto& b : batches) sequences += int64_t(b.size());
+  EXPECT_EQ(times.videos, 2);
+  EXPECT_EQ(times.frames, frames);
+  EXPECT_EQ(times.sequences, sequences);
+  EXPECT_EQ(times.batches, int64_t(batches.size()));
+  EXPECT_EQ(times.network_frames, sequences * L * S);
+  EXPECT_GT(times.forward, 0);
+  EXPECT_GT(times.seconds(), 0);
+  EXPECT_NEAR(times.frames_per_s(), frames / times.seconds(), 1e-6);
+  const auto j = times.to_json();
+  for (const char* key : {"frames", "frames_per_s", "data_s", "forward_s", "rest_s", "seconds", "network_frames"})
+    EXPECT_TRUE(j.contains(key)) << key;
+  EXPECT_NE(times.summary().find("frames/s"), std::string::npos);
+}
+
+}  // namespace
