@@ -58,9 +58,9 @@ Binding bind_local_rank(int local_rank, int local_size, const std::string& mode,
   if (hwloc_set_cpubind(topo, set, HWLOC_CPUBIND_PROCESS) != 0)
     throw std::runtime_error(fmt::format("hwloc could not bind local rank {} to PUs {}", local_rank, cpuset_text(set)));
   result.cores = last - first;
-  result.description = fmt::format("local rank {} bound to PUs {} ({} core{}{})", local_rank, cpuset_text(set),
-                                   result.cores, result.cores == 1 ? "" : "s",
-                                   near_gpu ? fmt::format(", near GPU {}", gpu) : "");
+  result.description =
+      fmt::format("local rank {} bound to PUs {} ({} core{}{})", local_rank, cpuset_text(set), result.cores,
+                  result.cores == 1 ? "" : "s", near_gpu ? fmt::format(", near GPU {}", gpu) : "");
   hwloc_bitmap_free(set);
   if (near_gpu) hwloc_bitmap_free(near_gpu);
   hwloc_topology_destroy(topo);

@@ -7,8 +7,8 @@
 #include <functional>
 #include <stdexcept>
 
-#include "core/exit_codes.h"
-#include "core/log.h"
+#include "core/base/exit_codes.h"
+#include "core/base/log.h"
 #include "dist/process_group.h"
 #include "dist/watchdog.h"
 
@@ -22,8 +22,10 @@ void verify_same_call(MPI_Comm comm, int rank, const std::string& what, const st
   if (MPI_Allreduce(MPI_IN_PLACE, both, 2, MPI_INT64_T, MPI_MAX, comm) != MPI_SUCCESS)
     throw std::runtime_error(what + ": the dist.debug cross-check failed");
   if (both[0] != -both[1])
-    throw std::runtime_error(fmt::format("collective mismatch at '{}': rank {} called {}, another rank called "
-                                         "something else (dist.debug)", what, rank, signature));
+    throw std::runtime_error(
+        fmt::format("collective mismatch at '{}': rank {} called {}, another rank called "
+                    "something else (dist.debug)",
+                    what, rank, signature));
 }
 
 CollectiveTracker::CollectiveTracker(double timeout_s, std::function<void(const std::string&)> on_timeout)
@@ -39,7 +41,8 @@ CollectiveTracker::~CollectiveTracker() {
 uint64_t CollectiveTracker::begin(const std::string& name) {
   std::lock_guard<std::mutex> lock(mutex_);
   const uint64_t seq = next_seq_++;
-  in_flight_[seq] = Watchdog::instance().begin(fmt::format("collective '{}' (#{})", name, seq), timeout_s_, on_timeout_);
+  in_flight_[seq] =
+      Watchdog::instance().begin(fmt::format("collective '{}' (#{})", name, seq), timeout_s_, on_timeout_);
   return seq;
 }
 

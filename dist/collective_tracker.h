@@ -3,10 +3,10 @@
 // whole job (MPI_Abort) with a message naming the rank, the collective and its sequence number. A
 // hang is never an option.
 #pragma once
+#include <mpi.h>
 #include <cstdint>
 #include <functional>
 #include <map>
-#include <mpi.h>
 #include <mutex>
 #include <string>
 
@@ -16,7 +16,7 @@ class CollectiveTracker {
  public:
   // on_timeout is called (from the watchdog thread) with the message; by default it aborts the job.
   CollectiveTracker(double timeout_s, std::function<void(const std::string&)> on_timeout = {});
-  ~CollectiveTracker();  // removes the poll and stops watching what is still in flight
+  ~CollectiveTracker();                     // removes the poll and stops watching what is still in flight
   uint64_t begin(const std::string& name);  // returns the sequence number
   void end(uint64_t seq);
   // Extra periodic check (NCCL polls its asynchronous errors here); throwing from it aborts the job

@@ -35,9 +35,11 @@ std::unique_ptr<Communicator> make_communicator(const CommunicatorOptions& optio
   if (backend == "nccl") {
 #if AVF_HAVE_NCCL
     if (!device.is_cuda()) throw std::invalid_argument("dist.backend=nccl needs train.device=cuda");
-    return std::make_unique<NcclCommunicator>(options.timeout_s, options.debug, device.index() < 0 ? world().local_rank : device.index());
+    return std::make_unique<NcclCommunicator>(options.timeout_s, options.debug,
+                                              device.index() < 0 ? world().local_rank : device.index());
 #else
-    throw std::invalid_argument("dist.backend=nccl: this avf was built without NCCL (configure with -DAVF_WITH_NCCL=ON)");
+    throw std::invalid_argument(
+        "dist.backend=nccl: this avf was built without NCCL (configure with -DAVF_WITH_NCCL=ON)");
 #endif
   }
   throw std::invalid_argument(fmt::format("dist.backend: unknown backend '{}'", backend));

@@ -1,7 +1,7 @@
 // Collectives over the ranks of the job, on tensors. Two backends: MPI (CPU tensors; CUDA tensors are
 // staged through host memory) and NCCL (CUDA tensors; CPU tensors are staged through the GPU), so
-// control data on the CPU and gradients on the GPU go through one communicator. Every operation is asynchronous and returns a Work to wait on; operations complete in
-// the order they were issued, which is the same on every rank.
+// control data on the CPU and gradients on the GPU go through one communicator. Every operation is asynchronous and
+// returns a Work to wait on; operations complete in the order they were issued, which is the same on every rank.
 #pragma once
 #include <torch/types.h>
 
@@ -16,7 +16,7 @@ enum class ReduceOp { sum, avg, max, min };
 class Work {
  public:
   virtual ~Work() = default;
-  virtual void wait() = 0;             // blocks until done; rethrows the operation's error
+  virtual void wait() = 0;  // blocks until done; rethrows the operation's error
   virtual bool completed() const = 0;
 };
 using WorkPtr = std::shared_ptr<Work>;

@@ -39,22 +39,32 @@ class MpiWork : public Work {
 
 MPI_Datatype mpi_type(const torch::Tensor& t) {
   switch (t.scalar_type()) {
-    case torch::kFloat: return MPI_FLOAT;
-    case torch::kDouble: return MPI_DOUBLE;
-    case torch::kLong: return MPI_INT64_T;
-    case torch::kInt: return MPI_INT32_T;
-    case torch::kByte: return MPI_UINT8_T;
-    case torch::kChar: return MPI_INT8_T;
-    default: throw std::invalid_argument(fmt::format("MPI communicator: unsupported dtype {}", std::string(t.dtype().name())));
+    case torch::kFloat:
+      return MPI_FLOAT;
+    case torch::kDouble:
+      return MPI_DOUBLE;
+    case torch::kLong:
+      return MPI_INT64_T;
+    case torch::kInt:
+      return MPI_INT32_T;
+    case torch::kByte:
+      return MPI_UINT8_T;
+    case torch::kChar:
+      return MPI_INT8_T;
+    default:
+      throw std::invalid_argument(fmt::format("MPI communicator: unsupported dtype {}", std::string(t.dtype().name())));
   }
 }
 
 MPI_Op mpi_op(ReduceOp op) {
   switch (op) {
     case ReduceOp::sum:
-    case ReduceOp::avg: return MPI_SUM;
-    case ReduceOp::max: return MPI_MAX;
-    case ReduceOp::min: return MPI_MIN;
+    case ReduceOp::avg:
+      return MPI_SUM;
+    case ReduceOp::max:
+      return MPI_MAX;
+    case ReduceOp::min:
+      return MPI_MIN;
   }
   return MPI_SUM;
 }
@@ -172,7 +182,8 @@ WorkPtr MpiCommunicator::allgather(torch::Tensor in, torch::Tensor out, const st
   return submit(what, signature_of("allgather", in), [this, in, out, what]() mutable {
     auto h_in = on_host(in), h_out = on_host(out);
     check(MPI_Allgather(h_in.data_ptr(), int(h_in.numel()), mpi_type(h_in), h_out.data_ptr(), int(h_in.numel()),
-                        mpi_type(h_out), comm_), what);
+                        mpi_type(h_out), comm_),
+          what);
     copy_back(out, h_out);
   });
 }

@@ -20,24 +20,38 @@ void check_nccl(ncclResult_t rc, const std::string& what) {
 
 ncclDataType_t nccl_type(const torch::Tensor& t) {
   switch (t.scalar_type()) {
-    case torch::kFloat: return ncclFloat32;
-    case torch::kDouble: return ncclFloat64;
-    case torch::kHalf: return ncclFloat16;
-    case torch::kBFloat16: return ncclBfloat16;
-    case torch::kLong: return ncclInt64;
-    case torch::kInt: return ncclInt32;
-    case torch::kByte: return ncclUint8;
-    case torch::kChar: return ncclInt8;
-    default: throw std::invalid_argument(fmt::format("NCCL communicator: unsupported dtype {}", std::string(t.dtype().name())));
+    case torch::kFloat:
+      return ncclFloat32;
+    case torch::kDouble:
+      return ncclFloat64;
+    case torch::kHalf:
+      return ncclFloat16;
+    case torch::kBFloat16:
+      return ncclBfloat16;
+    case torch::kLong:
+      return ncclInt64;
+    case torch::kInt:
+      return ncclInt32;
+    case torch::kByte:
+      return ncclUint8;
+    case torch::kChar:
+      return ncclInt8;
+    default:
+      throw std::invalid_argument(
+          fmt::format("NCCL communicator: unsupported dtype {}", std::string(t.dtype().name())));
   }
 }
 
 ncclRedOp_t nccl_op(ReduceOp op) {
   switch (op) {
-    case ReduceOp::sum: return ncclSum;
-    case ReduceOp::avg: return ncclAvg;
-    case ReduceOp::max: return ncclMax;
-    case ReduceOp::min: return ncclMin;
+    case ReduceOp::sum:
+      return ncclSum;
+    case ReduceOp::avg:
+      return ncclAvg;
+    case ReduceOp::max:
+      return ncclMax;
+    case ReduceOp::min:
+      return ncclMin;
   }
   return ncclSum;
 }
@@ -136,17 +150,19 @@ std::function<void()> copy_back(torch::Tensor host, torch::Tensor device) {
 WorkPtr NcclCommunicator::allreduce(torch::Tensor t, ReduceOp op, const std::string& what) {
   require_contiguous(t, what);
   auto d = on_device(t);
-  return enqueue(what, fmt::format("allreduce({} x {}, {})", t.numel(), std::string(t.dtype().name()), int(op)), [&] {
-    return ncclAllReduce(d.data_ptr(), d.data_ptr(), d.numel(), nccl_type(d), nccl_op(op), comm_, stream_);
-  }, copy_back(t, d));
+  return enqueue(
+      what, fmt::format("allreduce({} x {}, {})", t.numel(), std::string(t.dtype().name()), int(op)),
+      [&] { return ncclAllReduce(d.data_ptr(), d.data_ptr(), d.numel(), nccl_type(d), nccl_op(op), comm_, stream_); },
+      copy_back(t, d));
 }
 
 WorkPtr NcclCommunicator::broadcast(torch::Tensor t, int root, const std::string& what) {
   require_contiguous(t, what);
   auto d = on_device(t);
-  return enqueue(what, fmt::format("broadcast({} x {}, {})", t.numel(), std::string(t.dtype().name()), root), [&] {
-    return ncclBroadcast(d.data_ptr(), d.data_ptr(), d.numel(), nccl_type(d), root, comm_, stream_);
-  }, copy_back(t, d));
+  return enqueue(
+      what, fmt::format("broadcast({} x {}, {})", t.numel(), std::string(t.dtype().name()), root),
+      [&] { return ncclBroadcast(d.data_ptr(), d.data_ptr(), d.numel(), nccl_type(d), root, comm_, stream_); },
+      copy_back(t, d));
 }
 
 WorkPtr NcclCommunicator::allgather(torch::Tensor in, torch::Tensor out, const std::string& what) {
@@ -155,9 +171,10 @@ WorkPtr NcclCommunicator::allgather(torch::Tensor in, torch::Tensor out, const s
   if (out.numel() != in.numel() * size_ || out.scalar_type() != in.scalar_type())
     throw std::invalid_argument(what + ": output must hold size() * input.numel() elements of the input's dtype");
   auto d_in = on_device(in), d_out = on_device(out);
-  return enqueue(what, fmt::format("allgather({} x {})", in.numel(), std::string(in.dtype().name())), [&] {
-    return ncclAllGather(d_in.data_ptr(), d_out.data_ptr(), d_in.numel(), nccl_type(d_in), comm_, stream_);
-  }, copy_back(out, d_out));
+  return enqueue(
+      what, fmt::format("allgather({} x {})", in.numel(), std::string(in.dtype().name())),
+      [&] { return ncclAllGather(d_in.data_ptr(), d_out.data_ptr(), d_in.numel(), nccl_type(d_in), comm_, stream_); },
+      copy_back(out, d_out));
 }
 
 WorkPtr NcclCommunicator::barrier(const std::string& what) {

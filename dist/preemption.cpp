@@ -13,8 +13,8 @@
 #include <mutex>
 #include <stdexcept>
 
-#include "core/config.h"
-#include "core/log.h"
+#include "core/base/config.h"
+#include "core/base/log.h"
 #include "dist/watchdog.h"
 
 extern char** environ;

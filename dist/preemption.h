@@ -17,7 +17,7 @@ int signal_number(const std::string& name);
 // Call it before anything slow (MPI, the data): until then a signal would be lost or fatal.
 void install_preemption_handler(const std::string& signal_name);
 
-// The `avf` launcher (core/launcher.cpp) blocks the trappable signals before the real program
+// The `avf` launcher (core/commands/launcher.cpp) blocks the trappable signals before the real program
 // loads (about a second during which no handler can exist) and names them in AVF_EARLY_BLOCKED.
 // This unblocks them once (a no-op without the launcher): a pending one is delivered now, to the
 // handler if one was installed, else with its default action. Commands that trap nothing call it

@@ -1,7 +1,7 @@
 #include "dist/process_group.h"
 
-#include "core/exit_codes.h"
-#include "core/log.h"
+#include "core/base/exit_codes.h"
+#include "core/base/log.h"
 #include "dist/watchdog.h"
 
 #include <fmt/format.h>

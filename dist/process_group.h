@@ -8,7 +8,7 @@ namespace avf::dist {
 struct ProcessGroup {
   int rank = 0;
   int size = 1;
-  int local_rank = 0;   // rank among the processes on this node (MPI_Comm_split_type SHARED)
+  int local_rank = 0;  // rank among the processes on this node (MPI_Comm_split_type SHARED)
   int local_size = 1;
   int nodes = 1;
   std::string launcher;  // "mpirun", "srun" or "none", for reporting only
@@ -19,7 +19,7 @@ struct ProcessGroup {
 // the MPI_Finalize at exit wait for every rank, so both are watched (dist/watchdog.h) with
 // wait_timeout(): set the job's dist.timeout with set_wait_timeout() before calling this.
 const ProcessGroup& init_process_group();
-const ProcessGroup& world();  // after init_process_group()
+const ProcessGroup& world();           // after init_process_group()
 const ProcessGroup* world_if_known();  // nullptr before init_process_group()
 // This process's rank as the launcher announced it (OMPI_COMM_WORLD_RANK, PMIX_RANK, SLURM_PROCID),
 // known before MPI is; -1 when there is none.

@@ -43,7 +43,8 @@ torch::Tensor bytes_of(const std::string& s) {
 std::vector<std::string> lines_of(const torch::Tensor& bytes) {
   std::string text(reinterpret_cast<const char*>(bytes.data_ptr()), bytes.numel());
   std::vector<std::string> lines;
-  for (size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1) lines.push_back(text.substr(at, nl - at));
+  for (size_t at = 0, nl; (nl = text.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(text.substr(at, nl - at));
   return lines;
 }
 
@@ -59,7 +60,8 @@ void check_same_model(torch::nn::Module& module, Communicator& comm) {
       if (a != b)
         throw std::runtime_error(fmt::format(
             "the model differs between ranks: tensor #{} is '{}' on rank 0 but '{}' on rank {} (same config "
-            "and code on every rank?)", i, a, b, r));
+            "and code on every rank?)",
+            i, a, b, r));
     }
   }
 }
@@ -107,7 +109,8 @@ void Reducer::build_buckets(const ReducerOptions& options) {
   for (size_t i = params_.size(); i-- > 0;) {
     const auto& p = params_[i];
     const size_t b = p.numel() * p.element_size();
-    const bool dtype_changes = !groups.back().empty() && params_[groups.back().front()].scalar_type() != p.scalar_type();
+    const bool dtype_changes =
+        !groups.back().empty() && params_[groups.back().front()].scalar_type() != p.scalar_type();
     if (!groups.back().empty() && (bytes + b > limit || dtype_changes)) {
       groups.emplace_back();
       bytes = 0;
@@ -139,9 +142,9 @@ void Reducer::build_buckets(const ReducerOptions& options) {
       // An alias of the bucket's memory made with set_(), not an autograd view: optimizers may
       // detach_() gradients, which autograd refuses on views.
       auto& p = params_[slot.param];
-      grad_views_[slot.param] = torch::empty({0}, b.flat.options())
-                                    .set_(b.flat.storage(), b.flat.storage_offset() + slot.offset, p.sizes(),
-                                          p.contiguous().strides());
+      grad_views_[slot.param] =
+          torch::empty({0}, b.flat.options())
+              .set_(b.flat.storage(), b.flat.storage_offset() + slot.offset, p.sizes(), p.contiguous().strides());
     }
   // Gradients that exist already move into their buckets; missing ones stay missing until backward.
   for (size_t i = 0; i < params_.size(); ++i)
@@ -251,7 +254,8 @@ void Reducer::finalize() {
     b.work->wait();
     // The averages are in place already; only the flags decide which gradients exist. One read of
     // the flags per bucket (a device-to-host copy on GPUs).
-    const auto any = b.flat.narrow(0, b.flags_offset, int64_t(b.slots.size())).to(torch::kCPU, torch::kFloat).contiguous();
+    const auto any =
+        b.flat.narrow(0, b.flags_offset, int64_t(b.slots.size())).to(torch::kCPU, torch::kFloat).contiguous();
     const float* flag = any.data_ptr<float>();
     for (size_t k = 0; k < b.slots.size(); ++k) {
       const size_t i = b.slots[k].param;

@@ -65,13 +65,13 @@ class Reducer {
 
  private:
   struct Slot {
-    size_t param;   // index into params_
+    size_t param;  // index into params_
     int64_t offset;
   };
   struct Bucket {
     torch::Tensor flat;
     std::vector<Slot> slots;
-    int64_t flags_offset = 0;  // flat[flags_offset + k]: slot k had a gradient on some rank
+    int64_t flags_offset = 0;     // flat[flags_offset + k]: slot k had a gradient on some rank
     std::vector<float> has_grad;  // this rank's flags, written into flat when the bucket launches
     size_t pending = 0;
     WorkPtr work;
@@ -82,18 +82,18 @@ class Reducer {
   // Makes slot k's gradient the bucket view (copying a gradient autograd allocated elsewhere, zeros
   // if there is none) and records whether it had one.
   void fill_slot(size_t k, Bucket& bucket);
-  void launch_ready_buckets();  // in order; caller holds mutex_
+  void launch_ready_buckets();   // in order; caller holds mutex_
   void reduce_each_parameter();  // the naive pattern
   double now_s() const;
 
   Communicator& comm_;
-  std::vector<torch::Tensor> params_;   // registration order, requires_grad only
+  std::vector<torch::Tensor> params_;      // registration order, requires_grad only
   std::vector<torch::Tensor> grad_views_;  // per param: its gradient's place in its bucket
   std::vector<torch::Tensor> buffers_;
   std::vector<std::shared_ptr<torch::autograd::Node>> accumulators_;  // keep the hooked nodes alive
   std::vector<Bucket> buckets_;
-  std::vector<size_t> bucket_of_;       // per param
-  std::vector<bool> ready_;             // per param, this step
+  std::vector<size_t> bucket_of_;  // per param
+  std::vector<bool> ready_;        // per param, this step
   size_t next_launch_ = 0;
   bool bucketed_ = true;
   ReduceOp op_ = ReduceOp::avg;

@@ -25,7 +25,8 @@ std::vector<int64_t> DistributedSampler::permutation(int64_t epoch) const {
     const uint64_t bound = uint64_t(i) + 1;
     const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;  // rejection keeps it unbiased
     uint64_t r;
-    do r = rng(); while (r >= limit);
+    do r = rng();
+    while (r >= limit);
     std::swap(perm[i], perm[r % bound]);
   }
   return perm;

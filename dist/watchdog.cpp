@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -11,11 +12,10 @@
 #include <map>
 #include <mutex>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
-#include "core/exit_codes.h"
-#include "core/log.h"
+#include "core/base/exit_codes.h"
+#include "core/base/log.h"
 #include "dist/process_group.h"
 
 namespace avf::dist {

@@ -11,10 +11,10 @@
 #include <sstream>
 #include <thread>
 
-#include "core/exit_codes.h"
-#include "core/log.h"
-#include "core/progress.h"
-#include "dist/atomic_file.h"
+#include "core/base/exit_codes.h"
+#include "core/base/files.h"
+#include "core/base/log.h"
+#include "core/base/progress.h"
 #include "jobs/process.h"
 #include "jobs/runner.h"
 #include "jobs/slurm_templates.h"
@@ -24,9 +24,7 @@ namespace fs = std::filesystem;
 namespace avf::jobs {
 namespace {
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 std::string hostname() {
   char host[256] = {};
@@ -53,7 +51,7 @@ std::vector<Trial> trials_to_run(const SweepPlan& plan, const std::set<std::stri
     const TrialStatus s = effective_status(trial_dir(plan.dir, t.id), queued, have_queue);
     if (finished(s.state)) continue;
     if (!s.job_id.empty() && queued.count(s.job_id)) continue;  // in the queue: pending, running or requeued
-    if (s.state == TrialState::running) continue;                // its wrapper is alive on this machine
+    if (s.state == TrialState::running) continue;               // its wrapper is alive on this machine
     out.push_back(t);
   }
   return out;
@@ -113,18 +111,20 @@ int max_array_size() {
   const auto r = run_process({"scontrol", "show", "config"}, 60);
   std::smatch m;
   if (r.exit_code != 0 || !std::regex_search(r.output, m, std::regex(R"(MaxArraySize\s*=\s*(\d+))")))
-    throw std::runtime_error(fmt::format("'scontrol show config' gave no MaxArraySize (exit {}): {}", r.exit_code, r.output));
+    throw std::runtime_error(
+        fmt::format("'scontrol show config' gave no MaxArraySize (exit {}): {}", r.exit_code, r.output));
   return std::stoi(m[1]);
 }
 
 std::string render_array_script(const SweepPlan& plan, const std::vector<std::string>& trial_ids,
                                 const std::string& avf_path, const std::string& template_path) {
-  std::string text = template_path.empty() ? std::string(kSweepArrayTemplate) : dist::read_file(template_path);
+  std::string text = template_path.empty() ? std::string(kSweepArrayTemplate) : read_file(template_path);
   const auto& r = plan.resources;
   std::string ids, extra;
   for (const auto& id : trial_ids) {
     // Ids are hex digests; anything else would be a corrupt plan and must not reach the script.
-    if (!std::regex_match(id, std::regex("[0-9a-f]{12}"))) throw std::runtime_error("bad trial id '" + id + "' in the plan");
+    if (!std::regex_match(id, std::regex("[0-9a-f]{12}")))
+      throw std::runtime_error("bad trial id '" + id + "' in the plan");
     ids += (ids.empty() ? "" : " ") + id;
   }
   if (r.gpus_per_rank > 0) extra += fmt::format("#SBATCH --gpus-per-task={}\n", r.gpus_per_rank);
@@ -148,7 +148,8 @@ std::string render_array_script(const SweepPlan& plan, const std::vector<std::st
   };
   for (const auto& [key, value] : values) text = replace_all(text, key, value);
   if (const auto left = text.find("{{"); left != std::string::npos)
-    throw std::runtime_error(fmt::format("sweep array template: unknown placeholder '{}'", text.substr(left, text.find("}}", left) + 2 - left)));
+    throw std::runtime_error(fmt::format("sweep array template: unknown placeholder '{}'",
+                                         text.substr(left, text.find("}}", left) + 2 - left)));
   return text;
 }
 
@@ -157,16 +158,17 @@ std::vector<SlurmSubmission> submit_slurm(const SweepPlan& plan, const std::vect
   const std::string slurm_dir = plan.dir + "/slurm";
   fs::create_directories(slurm_dir + "/logs");
   const std::string submissions_path = plan.dir + "/submissions.json";
-  nlohmann::json record = fs::exists(submissions_path) ? nlohmann::json::parse(dist::read_file(submissions_path))
-                                                       : nlohmann::json::array();
+  nlohmann::json record =
+      fs::exists(submissions_path) ? nlohmann::json::parse(read_file(submissions_path)) : nlohmann::json::array();
   std::vector<SlurmSubmission> out;
   const std::string self = self_executable();
   const size_t submission = record.size();
   for (size_t first = 0; first < trials.size(); first += size_t(max_array)) {
     SlurmSubmission sub;
-    for (size_t i = first; i < std::min(trials.size(), first + size_t(max_array)); ++i) sub.trial_ids.push_back(trials[i].id);
+    for (size_t i = first; i < std::min(trials.size(), first + size_t(max_array)); ++i)
+      sub.trial_ids.push_back(trials[i].id);
     sub.script = fmt::format("{}/array-{}-{}.sbatch", slurm_dir, submission, out.size());
-    dist::write_file_atomic(sub.script, render_array_script(plan, sub.trial_ids, self, template_path));
+    write_file_atomic(sub.script, render_array_script(plan, sub.trial_ids, self, template_path));
     std::vector<std::string> argv{"sbatch", "--parsable", "--hold", "--output=" + slurm_dir + "/logs/%A_%a.out"};
     if (!out.empty()) argv.push_back("--dependency=afterany:" + out.back().job_id);
     argv.push_back(sub.script);
@@ -188,7 +190,7 @@ std::vector<SlurmSubmission> submit_slurm(const SweepPlan& plan, const std::vect
     log::info("submitted job array {} ({} trials, at most {} at once): {}", sub.job_id, sub.trial_ids.size(),
               plan.resources.throttle, sub.script);
     record.push_back({{"job_id", sub.job_id}, {"script", sub.script}, {"trials", sub.trial_ids}, {"time", now()}});
-    dist::write_file_atomic(submissions_path, record.dump(2) + "\n");
+    write_file_atomic(submissions_path, record.dump(2) + "\n");
     out.push_back(std::move(sub));
   }
   return out;
@@ -266,7 +268,8 @@ std::string status_table(const SweepPlan& plan, const std::set<std::string>& que
   std::string summary;
   for (const auto& [state, n] : counts) summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", n, state);
   return fmt::format("sweep {}: {} trials ({})\n{:<12}  {:<9}  {:>8}  {:>6}  {:>8}  {}\n", plan.dir, plan.trials.size(),
-                     summary, "trial", "state", plan.metric, "epoch", "elapsed", "reason") + rows;
+                     summary, "trial", "state", plan.metric, "epoch", "elapsed", "reason") +
+         rows;
 }
 
 }  // namespace avf::jobs

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/command_line.h"
+#include "core/base/command_line.h"
 
 namespace avf::jobs {
 

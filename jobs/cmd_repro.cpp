@@ -10,12 +10,12 @@
 #include <fstream>
 #include <thread>
 
-#include "core/command_line.h"
-#include "core/exit_codes.h"
-#include "core/log.h"
-#include "core/subcommand.h"
-#include "core/version.h"
-#include "dist/atomic_file.h"
+#include "core/base/command_line.h"
+#include "core/base/exit_codes.h"
+#include "core/base/files.h"
+#include "core/base/log.h"
+#include "core/base/subcommand.h"
+#include "core/base/version.h"
 #include "jobs/cli.h"
 #include "jobs/runner.h"
 
@@ -45,7 +45,7 @@ nlohmann::json hardware() {
           {"memory", first_match("/proc/meminfo", "MemTotal")}};
 }
 
-std::string sha256_or_empty(const std::string& path) { return fs::exists(path) ? dist::sha256_file(path) : ""; }
+std::string sha256_or_empty(const std::string& path) { return fs::exists(path) ? sha256_file(path) : ""; }
 
 }  // namespace
 
@@ -56,13 +56,14 @@ int cmd_repro(const std::vector<std::string>& args) {
   cmd.usage = "avf repro <config> --seeds N [--backend local|slurm] [--out DIR] [options]";
   cmd.options.add_options()("config-file", po::value<std::string>(), "the training configuration (INI)")(
       "seeds", po::value<int>(), "number of seeds (1..N); seed 1 runs twice")(
-      "backend", po::value<std::string>()->default_value("local"), "local | slurm (one job array, followed to the end)")(
+      "backend", po::value<std::string>()->default_value("local"),
+      "local | slurm (one job array, followed to the end)")(
       "out", po::value<std::string>(), "directory of the runs and the report (default: repro-<config name>)")(
       "ranks", po::value<int>()->default_value(1), "MPI ranks per run (the world size)")(
       "cpus-per-rank", po::value<int>()->default_value(1), "cores per rank")(
       "time", po::value<std::string>()->default_value("01:00:00"), "slurm: time limit per run")(
-      "throttle", po::value<int>()->default_value(2), "runs at once")(
-      "poll", po::value<double>()->default_value(10), "slurm: seconds between queue checks")(
+      "throttle", po::value<int>()->default_value(2), "runs at once")("poll", po::value<double>()->default_value(10),
+                                                                      "slurm: seconds between queue checks")(
       "timeout", po::value<double>()->default_value(86400), "slurm: give up after this many seconds")(
       "test-perturb", po::value<std::string>(),
       "TEST ONLY: KEY=VALUE applied to the second seed-1 run alone, to prove that the check catches a difference");
@@ -138,8 +139,11 @@ int cmd_repro(const std::vector<std::string>& args) {
     if (!status.host.empty()) hosts.insert(status.host);
     const auto best = jobs::best_validation(jobs::read_validations(dir), plan.mode);
     const bool is_replica = t.id == replica.id;
-    runs.push_back({{"id", t.id}, {"seed", t.params.at("train.seed")}, {"replica", is_replica},
-                    {"state", jobs::to_string(status.state)}, {"reason", status.reason},
+    runs.push_back({{"id", t.id},
+                    {"seed", t.params.at("train.seed")},
+                    {"replica", is_replica},
+                    {"state", jobs::to_string(status.state)},
+                    {"reason", status.reason},
                     {"weights_sha256", sha256_or_empty(dir + "/checkpoints/last/model.pt")},
                     {"best", best ? best->record : nlohmann::json()}});
     if (is_replica || !best) continue;
@@ -151,9 +155,9 @@ int cmd_repro(const std::vector<std::string>& args) {
   const std::string sha_a = runs.front()["weights_sha256"], sha_b = runs.back()["weights_sha256"];
   const bool identical = !sha_a.empty() && sha_a == sha_b;
 
-  std::string md = fmt::format("# Reproducibility: {}\n\n{} seeds, world size {} ({} rank(s) x {} core(s)), backend {}\n\n",
-                               config_path, seeds, spec.resources.ranks, spec.resources.ranks,
-                               spec.resources.cpus_per_rank, backend);
+  std::string md = fmt::format(
+      "# Reproducibility: {}\n\n{} seeds, world size {} ({} rank(s) x {} core(s)), backend {}\n\n", config_path, seeds,
+      spec.resources.ranks, spec.resources.ranks, spec.resources.cpus_per_rank, backend);
   md += "| CCC | mean | std | n |\n| --- | --- | --- | --- |\n";
   nlohmann::json summary = nlohmann::json::object();
   for (const auto& [name, v] : values) {
@@ -162,12 +166,14 @@ int cmd_repro(const std::vector<std::string>& args) {
     for (double x : v) var += (x - mean) * (x - mean);
     const double sd = v.size() > 1 ? std::sqrt(var / double(v.size() - 1)) : 0.0;
     summary[name] = {{"mean", mean}, {"std", sd}, {"n", v.size()}};
-    md += fmt::format("| {} | {:.4f} | {:.4f} | {} |\n", name == "metric" ? "metric (" + plan.metric + ")" : name, mean, sd,
-                      v.size());
+    md += fmt::format("| {} | {:.4f} | {:.4f} | {} |\n", name == "metric" ? "metric (" + plan.metric + ")" : name, mean,
+                      sd, v.size());
   }
-  md += fmt::format("\nBit-identical check (seed 1 twice, sha256 of checkpoints/last/model.pt): **{}**\n  run 1: {}\n  run 2: {}\n",
-                    identical ? "PASS" : "FAIL", sha_a.empty() ? "(no weights)" : sha_a, sha_b.empty() ? "(no weights)" : sha_b);
-  if (vm.count("test-perturb")) md += fmt::format("  (test-only perturbation of run 2: {})\n", vm["test-perturb"].as<std::string>());
+  md += fmt::format(
+      "\nBit-identical check (seed 1 twice, sha256 of checkpoints/last/model.pt): **{}**\n  run 1: {}\n  run 2: {}\n",
+      identical ? "PASS" : "FAIL", sha_a.empty() ? "(no weights)" : sha_a, sha_b.empty() ? "(no weights)" : sha_b);
+  if (vm.count("test-perturb"))
+    md += fmt::format("  (test-only perturbation of run 2: {})\n", vm["test-perturb"].as<std::string>());
   std::string host_list;
   for (const auto& h : hosts) host_list += (host_list.empty() ? "" : ", ") + h;
   const auto hw = hardware();
@@ -176,19 +182,23 @@ int cmd_repro(const std::vector<std::string>& args) {
                     hw["cpu_model"].get<std::string>(), hw["memory"].get<std::string>(), build_info());
   md += "\n## Runs\n\n| run | seed | state | weights sha256 | reason |\n| --- | --- | --- | --- | --- |\n";
   for (const auto& r : runs)
-    md += fmt::format("| `{}`{} | {} | {} | {} | {} |\n", r["id"].get<std::string>(), r["replica"].get<bool>() ? " (again)" : "",
-                      r["seed"].get<std::string>(), r["state"].get<std::string>(),
-                      r["weights_sha256"].get<std::string>().substr(0, 16), r["reason"].get<std::string>());
-  const nlohmann::json report{{"config", spec.path},     {"seeds", seeds},
+    md += fmt::format("| `{}`{} | {} | {} | {} | {} |\n", r["id"].get<std::string>(),
+                      r["replica"].get<bool>() ? " (again)" : "", r["seed"].get<std::string>(),
+                      r["state"].get<std::string>(), r["weights_sha256"].get<std::string>().substr(0, 16),
+                      r["reason"].get<std::string>());
+  const nlohmann::json report{{"config", spec.path},
+                              {"seeds", seeds},
                               {"world_size", spec.resources.ranks},
-                              {"backend", backend},      {"ccc", summary},
+                              {"backend", backend},
+                              {"ccc", summary},
                               {"bit_identical", identical},
                               {"code", {{"version", version()}, {"commit", git_commit()}}},
                               {"build_info", build_info()},
-                              {"hardware", hw},          {"hosts", hosts},
+                              {"hardware", hw},
+                              {"hosts", hosts},
                               {"runs", runs}};
-  dist::write_file_atomic(spec.out + "/repro.md", md);
-  dist::write_file_atomic(spec.out + "/repro.json", report.dump(2) + "\n");
+  write_file_atomic(spec.out + "/repro.md", md);
+  write_file_atomic(spec.out + "/repro.json", report.dump(2) + "\n");
   std::fputs(md.c_str(), stdout);
   std::printf("\nwritten: %s/repro.md, %s/repro.json\n", spec.out.c_str(), spec.out.c_str());
   if (!all_done) log::error("repro: not every run finished; see the table above");

@@ -6,11 +6,11 @@
 #include <cstdio>
 #include <filesystem>
 
-#include "core/command_line.h"
-#include "core/exit_codes.h"
-#include "core/log.h"
-#include "core/subcommand.h"
-#include "dist/atomic_file.h"
+#include "core/base/command_line.h"
+#include "core/base/exit_codes.h"
+#include "core/base/files.h"
+#include "core/base/log.h"
+#include "core/base/subcommand.h"
 #include "jobs/cli.h"
 #include "jobs/report.h"
 #include "jobs/runner.h"
@@ -23,7 +23,8 @@ namespace {
 
 const char* const kUsage =
     "usage: avf sweep plan   <spec> [--out DIR] [--configs]\n"
-    "       avf sweep run    <spec> [--backend local|slurm] [--wait] [--out DIR] [--poll S] [--timeout S] [--template FILE]\n"
+    "       avf sweep run    <spec> [--backend local|slurm] [--wait] [--out DIR] [--poll S] [--timeout S] [--template "
+    "FILE]\n"
     "       avf sweep resume <spec> [same options as run]\n"
     "       avf sweep status <spec|sweep_dir>\n"
     "       avf sweep report <spec|sweep_dir>\n\n"
@@ -90,7 +91,8 @@ int run(const std::vector<std::string>& args, bool resume) {
       "out", po::value<std::string>(), "sweep directory (default: [sweep] out)")(
       "poll", po::value<double>()->default_value(30), "slurm --wait: seconds between queue checks (one squeue each)")(
       "timeout", po::value<double>()->default_value(7 * 86400), "slurm --wait: give up after this many seconds")(
-      "template", po::value<std::string>(), "slurm: sbatch template instead of the built-in slurm/sweep-array.sbatch.in");
+      "template", po::value<std::string>(),
+      "slurm: sbatch template instead of the built-in slurm/sweep-array.sbatch.in");
   auto parsed = jobs::parse_command(cmd, args, {"spec"});
   if (!parsed) return exit_code::ok;
   const auto& vm = parsed->vm;
@@ -110,14 +112,16 @@ int run(const std::vector<std::string>& args, bool resume) {
   if (!slurm) return pending.empty() ? exit_code::ok : jobs::run_local(plan, pending);
 
   if (!pending.empty())
-    jobs::submit_slurm(plan, pending, jobs::max_array_size(), vm.count("template") ? vm["template"].as<std::string>() : "");
+    jobs::submit_slurm(plan, pending, jobs::max_array_size(),
+                       vm.count("template") ? vm["template"].as<std::string>() : "");
   if (!vm.count("wait")) {
     std::printf("submitted %zu trials; follow them with: avf sweep status %s\n", pending.size(), spec.out.c_str());
     return exit_code::ok;
   }
   // Follows every trial of the sweep, also those an earlier run submitted.
   if (!jobs::wait_slurm(plan, plan.trials, vm["poll"].as<double>(), vm["timeout"].as<double>())) {
-    log::error("sweep {}: not finished after {:.0f} s; it goes on in the cluster", spec.out, vm["timeout"].as<double>());
+    log::error("sweep {}: not finished after {:.0f} s; it goes on in the cluster", spec.out,
+               vm["timeout"].as<double>());
     return exit_code::failure;
   }
   const auto final_queue = jobs::queued_jobs();
@@ -137,7 +141,8 @@ int status(const std::vector<std::string>& args) {
   // The queue is asked only when some trial went through SLURM, and then once.
   bool any_slurm = false;
   for (const auto& t : plan.trials) any_slurm |= !jobs::read_status(jobs::trial_dir(plan.dir, t.id)).job_id.empty();
-  std::fputs(jobs::status_table(plan, any_slurm ? jobs::queued_jobs() : std::set<std::string>{}, any_slurm).c_str(), stdout);
+  std::fputs(jobs::status_table(plan, any_slurm ? jobs::queued_jobs() : std::set<std::string>{}, any_slurm).c_str(),
+             stdout);
   return exit_code::ok;
 }
 
@@ -147,7 +152,7 @@ int report(const std::vector<std::string>& args) {
   if (!parsed) return exit_code::ok;
   const auto plan = plan_of(parsed->vm["target"].as<std::string>());
   const auto files = jobs::write_report(plan);
-  std::fputs(dist::read_file(files.markdown).c_str(), stdout);
+  std::fputs(read_file(files.markdown).c_str(), stdout);
   std::printf("\nwritten: %s, %s", files.csv.c_str(), files.markdown.c_str());
   for (const auto& p : files.plots) std::printf(", %s", p.c_str());
   std::printf("\n");

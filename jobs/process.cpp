@@ -56,7 +56,8 @@ ProcessResult run_process(const std::vector<std::string>& argv, double timeout_s
   bool timed_out = false;
   char buf[4096];
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
       timed_out = true;
       break;
@@ -120,7 +121,7 @@ int signal_number(const std::string& name) {
 }
 
 std::string self_executable() {
-  // avf-main was started by the `avf` launcher (core/launcher.cpp); start the launcher again, so
+  // avf-main was started by the `avf` launcher (core/commands/launcher.cpp); start the launcher again, so
   // the new process holds the preemption signals while it loads too.
   const auto exe = std::filesystem::read_symlink("/proc/self/exe");
   const auto launcher = exe.parent_path() / "avf";
@@ -131,8 +132,9 @@ std::string self_executable() {
 std::string join_command(const std::vector<std::string>& argv) {
   std::string out;
   for (const auto& a : argv) {
-    const bool plain = !a.empty() && a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-                                                         "-_./=:,+%@") == std::string::npos;
+    const bool plain = !a.empty() && a.find_first_not_of(
+                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                                         "-_./=:,+%@") == std::string::npos;
     out += (out.empty() ? "" : " ") + (plain ? a : shell_quote(a));
   }
   return out;

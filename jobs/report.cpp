@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <set>
 
-#include "core/log.h"
-#include "dist/atomic_file.h"
+#include "core/base/files.h"
+#include "core/base/log.h"
 #include "jobs/process.h"
 
 namespace fs = std::filesystem;
@@ -58,14 +58,17 @@ std::optional<std::string> plot(const SweepPlan& plan, const std::vector<Leaderb
       lo = std::min(lo, x), hi = std::max(hi, x);
       data += fmt::format("{} {}\n", v, r.best->value);
     } else {
-      data += fmt::format("{} {}\n", std::find(categories.begin(), categories.end(), v) - categories.begin(), r.best->value);
+      data += fmt::format("{} {}\n", std::find(categories.begin(), categories.end(), v) - categories.begin(),
+                          r.best->value);
     }
   }
   std::string safe = key;
-  std::replace_if(safe.begin(), safe.end(), [](char c) { return !std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-'; }, '_');
+  std::replace_if(
+      safe.begin(), safe.end(),
+      [](char c) { return !std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-'; }, '_');
   const std::string png = fmt::format("{}/metric-vs-{}.png", dir, safe);
   const std::string dat = fmt::format("{}/metric-vs-{}.dat", dir, safe);
-  dist::write_file_atomic(dat, data);
+  write_file_atomic(dat, data);
   std::string script = fmt::format(
       "set terminal pngcairo size 800,500\nset output '{}'\nset title '{} vs {}'\nset xlabel '{}'\nset ylabel '{}'\n"
       "set grid\nset key off\n",
@@ -82,7 +85,7 @@ std::optional<std::string> plot(const SweepPlan& plan, const std::vector<Leaderb
   // Keys and values were checked against the config schema and INI rules; the only quote that could
   // break gnuplot's single-quoted strings is ', which no config key or fusion value contains.
   const std::string gp = fmt::format("{}/metric-vs-{}.gp", dir, safe);
-  dist::write_file_atomic(gp, script);
+  write_file_atomic(gp, script);
   const auto r = run_process({"gnuplot", gp}, 60);
   if (r.exit_code != 0) {
     log::warn("gnuplot {} failed (exit {}): {}", gp, r.exit_code, r.output);
@@ -107,8 +110,8 @@ std::vector<LeaderboardRow> leaderboard(const SweepPlan& plan) {
     const auto v = read_validations(dir);
     // The trainer keeps `best` by the maximum; in min mode the trial's own last weights stand for it.
     const std::string checkpoint = dir + (plan.mode == "max" ? "/checkpoints/best" : "/checkpoints/last");
-    rows.push_back({t, read_status(dir), best_validation(v, plan.mode), int(v.size()),
-                    fs::exists(checkpoint) ? checkpoint : ""});
+    rows.push_back(
+        {t, read_status(dir), best_validation(v, plan.mode), int(v.size()), fs::exists(checkpoint) ? checkpoint : ""});
   }
   std::stable_sort(rows.begin(), rows.end(), [&](const LeaderboardRow& a, const LeaderboardRow& b) {
     const bool ha = a.best && !std::isnan(a.best->value), hb = b.best && !std::isnan(b.best->value);
@@ -129,8 +132,8 @@ ReportFiles write_report(const SweepPlan& plan) {
   std::string md = fmt::format("# Sweep {}\n\n", fs::path(plan.dir).filename().string());
   if (!rows.empty() && rows.front().best) {
     const auto& b = rows.front();
-    md += fmt::format("Best trial: `{}` with {} = {:.6f} (epoch {})  \ncheckpoint: `{}`  \nconfig: `{}`\n\n", b.trial.id,
-                      plan.metric, b.best->value, b.best->epoch, b.checkpoint,
+    md += fmt::format("Best trial: `{}` with {} = {:.6f} (epoch {})  \ncheckpoint: `{}`  \nconfig: `{}`\n\n",
+                      b.trial.id, plan.metric, b.best->value, b.best->epoch, b.checkpoint,
                       trial_dir(plan.dir, b.trial.id) + "/config.ini");
   } else {
     md += "No trial has a validation metric yet.\n\n";
@@ -144,7 +147,8 @@ ReportFiles write_report(const SweepPlan& plan) {
   for (const auto& r : rows) {
     ++rank;
     const std::string epoch = r.best ? std::to_string(r.best->epoch) : "";
-    csv += fmt::format("{},{},{},{},{},{}", rank, r.trial.id, to_string(r.status.state), metric_text(r), epoch, r.epochs);
+    csv +=
+        fmt::format("{},{},{},{},{},{}", rank, r.trial.id, to_string(r.status.state), metric_text(r), epoch, r.epochs);
     md += fmt::format("| {} | `{}` | {} | {} | {} | {} |", rank, r.trial.id, to_string(r.status.state), metric_text(r),
                       epoch, r.epochs);
     for (const auto& k : keys) {
@@ -157,13 +161,13 @@ ReportFiles write_report(const SweepPlan& plan) {
     csv += fmt::format(",{},{}\n", csv_field(r.status.reason), csv_field(r.checkpoint));
     md += " " + reason + " |\n";
   }
-  dist::write_file_atomic(files.csv, csv);
+  write_file_atomic(files.csv, csv);
   for (const auto& k : keys)
     if (auto png = plot(plan, rows, k, dir)) {
       files.plots.push_back(*png);
       md += fmt::format("\n![{} vs {}]({})\n", plan.metric, k, fs::path(*png).filename().string());
     }
-  dist::write_file_atomic(files.markdown, md);
+  write_file_atomic(files.markdown, md);
   return files;
 }
 

@@ -16,11 +16,11 @@ namespace avf::jobs {
 // (launcher: `srun --mpi=pmix ...` in the sbatch script, `mpirun -np N` locally, nothing for one local
 // rank), records status.json, forwards the preemption signal and SIGTERM/SIGINT to the trainer, applies
 // the sweep's early-stopping rule after each validation, and after a preemption under SLURM requeues
-// its own job (see `slurm` below). Returns the exit code (0 done or stopped, 3 preempted, 1 failed). A trial that is done
-// or stopped is not run again.
-// With `slurm` (the array script passes --slurm) it records the SLURM job id and requeues after a
-// preemption.
-int run_trial(const std::string& sweep_dir, const std::string& id, const std::vector<std::string>& launcher, bool slurm);
+// its own job (see `slurm` below). Returns the exit code (0 done or stopped, 3 preempted, 1 failed). A trial that is
+// done or stopped is not run again. With `slurm` (the array script passes --slurm) it records the SLURM job id and
+// requeues after a preemption.
+int run_trial(const std::string& sweep_dir, const std::string& id, const std::vector<std::string>& launcher,
+              bool slurm);
 
 // Trials that a run or resume (re)starts: failed, cancelled, preempted and never started ones; not
 // done or stopped ones, nor those whose SLURM job is still queued (`queued`: job ids from squeue,

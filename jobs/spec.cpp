@@ -1,9 +1,9 @@
 #include "jobs/spec.h"
 
-#include "core/text.h"
+#include "core/base/text.h"
 
-#include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <boost/program_options.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -16,8 +16,8 @@
 #include <set>
 #include <sstream>
 
-#include "core/ini.h"
-#include "dist/atomic_file.h"
+#include "core/base/files.h"
+#include "core/base/ini.h"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -38,8 +38,8 @@ struct SpecReader {
   std::string path;
 
   [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-    throw ConfigError(fmt::format("{}: [{}] {}: {}", path, key.substr(0, key.find('.')),
-                                  key.substr(key.find('.') + 1), what));
+    throw ConfigError(
+        fmt::format("{}: [{}] {}: {}", path, key.substr(0, key.find('.')), key.substr(key.find('.') + 1), what));
   }
   int to_int(const std::string& key, const std::string& v, int min) const {
     try {
@@ -76,7 +76,8 @@ struct SpecReader {
   RandomParam random_param(const std::string& key, const std::string& v) const {
     std::smatch m;
     if (!std::regex_match(v, m, std::regex(R"((uniform|loguniform|randint|choice)\s*\((.*)\))")))
-      fail(key, fmt::format("expected uniform(a, b), loguniform(a, b), randint(a, b) or choice(v1, v2, ...), got '{}'", v));
+      fail(key,
+           fmt::format("expected uniform(a, b), loguniform(a, b), randint(a, b) or choice(v1, v2, ...), got '{}'", v));
     RandomParam p;
     p.kind = m[1];
     const auto args = split_list(m[2]);
@@ -127,11 +128,15 @@ struct SpecValue {
   std::string name() const { return reader.plain_name(key, text); }
 };
 const std::map<std::string, void (*)(const SpecValue&)> kSpecKeys = {
-    {"sweep.name", [](const SpecValue& v) { v.spec.name = v.name(), v.spec.out = resolve(v.dir, "sweeps/" + v.spec.name); }},
+    {"sweep.name",
+     [](const SpecValue& v) { v.spec.name = v.name(), v.spec.out = resolve(v.dir, "sweeps/" + v.spec.name); }},
     {"sweep.base", [](const SpecValue& v) { v.spec.base = resolve(v.dir, v.text); }},
     {"sweep.out", [](const SpecValue& v) { v.spec.out = resolve(v.dir, v.text); }},
     {"sweep.metric", [](const SpecValue& v) { v.spec.metric = v.text; }},
-    {"sweep.mode", [](const SpecValue& v) { v.spec.mode = v.one_of({"max", "min"}); }},
+    {"sweep.mode",
+     [](const SpecValue& v) {
+       v.spec.mode = v.one_of({"max", "min"});
+     }},
     {"sweep.trials", [](const SpecValue& v) { v.spec.trials = v.integer(1); }},
     {"sweep.seed", [](const SpecValue& v) { v.spec.seed = uint64_t(v.integer(0)); }},
     {"resources.ranks", [](const SpecValue& v) { v.spec.resources.ranks = v.integer(1); }},
@@ -140,15 +145,22 @@ const std::map<std::string, void (*)(const SpecValue&)> kSpecKeys = {
     {"resources.time",
      [](const SpecValue& v) {
        if (!std::regex_match(v.text, std::regex(R"((\d+-)?\d+(:\d\d){0,2})")))
-         v.reader.fail(v.key, fmt::format("expected a SLURM time limit (minutes, HH:MM:SS or D-HH:MM:SS), got '{}'", v.text));
+         v.reader.fail(v.key,
+                       fmt::format("expected a SLURM time limit (minutes, HH:MM:SS or D-HH:MM:SS), got '{}'", v.text));
        v.spec.resources.time = v.text;
      }},
     {"resources.throttle", [](const SpecValue& v) { v.spec.resources.throttle = v.integer(1); }},
-    {"resources.signal", [](const SpecValue& v) { v.spec.resources.signal = v.one_of({"USR1", "USR2", "TERM", "INT"}); }},
+    {"resources.signal",
+     [](const SpecValue& v) {
+       v.spec.resources.signal = v.one_of({"USR1", "USR2", "TERM", "INT"});
+     }},
     {"resources.signal-lead", [](const SpecValue& v) { v.spec.resources.signal_lead = v.integer(1); }},
     {"resources.partition", [](const SpecValue& v) { v.spec.resources.partition = v.name(); }},
     {"resources.account", [](const SpecValue& v) { v.spec.resources.account = v.name(); }},
-    {"early-stopping.rule", [](const SpecValue& v) { v.spec.early_stopping.rule = v.one_of({"none", "median", "asha"}); }},
+    {"early-stopping.rule",
+     [](const SpecValue& v) {
+       v.spec.early_stopping.rule = v.one_of({"none", "median", "asha"});
+     }},
     {"early-stopping.grace", [](const SpecValue& v) { v.spec.early_stopping.grace = v.integer(1); }},
     {"early-stopping.min-trials", [](const SpecValue& v) { v.spec.early_stopping.min_trials = v.integer(1); }},
     {"early-stopping.eta", [](const SpecValue& v) { v.spec.early_stopping.eta = v.integer(2); }},
@@ -200,8 +212,9 @@ SweepSpec load_sweep_spec(const std::string& path) {
     } else if (const auto setter = kSpecKeys.find(key); setter != kSpecKeys.end()) {
       setter->second({s, r, key, v, dir});
     } else {
-      r.fail(key, "unknown key (sections: sweep, fixed, grid, random, resources, early-stopping; see docs/commands.md, "
-                  "avf sweep)");
+      r.fail(key,
+             "unknown key (sections: sweep, fixed, grid, random, resources, early-stopping; see docs/commands.md, "
+             "avf sweep)");
     }
   }
   for (const auto& [key, values] : s.grid)
@@ -255,7 +268,7 @@ void check_ini_value(const std::string& value, const std::string& key, const std
 std::string trial_id(const std::map<std::string, std::string>& params) {
   std::string canonical;
   for (const auto& [k, v] : params) canonical += k + "=" + v + "\n";
-  return dist::sha256_hex(canonical).substr(0, 12);
+  return sha256_hex(canonical).substr(0, 12);
 }
 
 std::vector<Trial> plan_trials(const SweepSpec& spec) {

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
+#include "core/base/config.h"
 
 namespace avf::jobs {
 
@@ -29,13 +29,13 @@ struct RandomParam {
 };
 
 struct Resources {
-  int ranks = 1;            // MPI ranks per trial
-  int cpus_per_rank = 1;    // also the trainer's intra-op threads
+  int ranks = 1;          // MPI ranks per trial
+  int cpus_per_rank = 1;  // also the trainer's intra-op threads
   int gpus_per_rank = 0;
   std::string time = "01:00:00";  // SLURM time limit per trial
-  int throttle = 2;         // trials running at once (array %M; local: processes at once)
+  int throttle = 2;               // trials running at once (array %M; local: processes at once)
   std::string signal = "USR2";    // preemption signal the trainer traps
-  int signal_lead = 120;    // seconds before the time limit at which SLURM sends it
+  int signal_lead = 120;          // seconds before the time limit at which SLURM sends it
   std::string partition, account;
 };
 
@@ -47,10 +47,10 @@ struct EarlyStopRule {
 };
 
 struct SweepSpec {
-  std::string path;   // the spec file
+  std::string path;  // the spec file
   std::string name;
-  std::string base;   // base config file (absolute), "" for the built-in defaults
-  std::string out;    // sweep directory (absolute)
+  std::string base;  // base config file (absolute), "" for the built-in defaults
+  std::string out;   // sweep directory (absolute)
   std::string metric = "mean";
   std::string mode = "max";
   int trials = 1;

@@ -14,8 +14,8 @@
 #include <fstream>
 #include <thread>
 
-#include "core/exit_codes.h"
-#include "core/log.h"
+#include "core/base/exit_codes.h"
+#include "core/base/log.h"
 #include "jobs/process.h"
 #include "jobs/runner.h"
 
@@ -39,9 +39,7 @@ void forward(int sig) {
   if (g_child > 0) kill(pid_t(g_child), sig);
 }
 
-double now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+double now() { return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(); }
 
 std::string env(const char* name) {
   const char* v = std::getenv(name);
@@ -87,8 +85,10 @@ std::string failure_reason(const std::string& log_path, std::streamoff from) {
     (launcher ? launcher_last : trainer_last) = line;
     if (is_error(line)) (launcher ? launcher_error : trainer_error) = line;
   });
-  std::string reason = !trainer_error.empty() ? trainer_error : !launcher_error.empty() ? launcher_error
-                       : !trainer_last.empty() ? trainer_last : launcher_last;
+  std::string reason = !trainer_error.empty()    ? trainer_error
+                       : !launcher_error.empty() ? launcher_error
+                       : !trainer_last.empty()   ? trainer_last
+                                                 : launcher_last;
   if (reason.size() > 400) reason = reason.substr(0, 400) + "...";
   return reason;
 }
@@ -104,7 +104,8 @@ bool trainer_spoke(const std::string& log_path, std::streamoff from) {
 
 }  // namespace
 
-int run_trial(const std::string& sweep_dir, const std::string& id, const std::vector<std::string>& launcher, bool slurm) {
+int run_trial(const std::string& sweep_dir, const std::string& id, const std::vector<std::string>& launcher,
+              bool slurm) {
   const SweepPlan plan = load_plan(sweep_dir);
   const auto me = std::find_if(plan.trials.begin(), plan.trials.end(), [&](const Trial& t) { return t.id == id; });
   if (me == plan.trials.end()) throw std::runtime_error(fmt::format("{}: no trial '{}' in the plan", sweep_dir, id));
@@ -172,7 +173,7 @@ int run_trial(const std::string& sweep_dir, const std::string& id, const std::ve
           for (const auto& t : plan.trials)
             if (t.id != id) others.push_back(read_validations(trial_dir(plan.dir, t.id)));
           stop_reason = early_stop_reason(plan.early_stopping, plan.mode,
-                                           std::vector<Validation>(own.begin(), own.begin() + long(seen) + 1), others);
+                                          std::vector<Validation>(own.begin(), own.begin() + long(seen) + 1), others);
         }
         if (!stop_reason.empty()) {
           log::info("trial {}: {}; stopping it", id, stop_reason);
@@ -210,12 +211,13 @@ int run_trial(const std::string& sweep_dir, const std::string& id, const std::ve
     status.state = TrialState::done;
   } else if (rc == exit_code::preempted) {
     status.state = TrialState::preempted;
-    status.reason = fmt::format("stopped by SIG{}{}: checkpointed last", sigabbrev_np(g_signal ? g_signal : preempt_signal),
-                                at_time_limit ? " before the time limit" : "");
+    status.reason =
+        fmt::format("stopped by SIG{}{}: checkpointed last", sigabbrev_np(g_signal ? g_signal : preempt_signal),
+                    at_time_limit ? " before the time limit" : "");
     result = exit_code::preempted;
   } else {
     status.state = TrialState::failed;
-    status.reason = rc == 127 ? failure_reason(log_path, log_start)
+    status.reason = rc == 127  ? failure_reason(log_path, log_start)
                     : rc > 128 ? fmt::format("trainer killed by SIG{}{}", sigabbrev_np(rc - 128),
                                              at_time_limit ? " at the time limit" : "")
                                : fmt::format("exit code {}: {}", rc, failure_reason(log_path, log_start));

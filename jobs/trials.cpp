@@ -7,8 +7,8 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "core/metrics_log.h"
-#include "dist/atomic_file.h"
+#include "core/base/files.h"
+#include "core/base/metrics_log.h"
 
 namespace fs = std::filesystem;
 
@@ -28,7 +28,7 @@ TrialState trial_state_from_string(const std::string& s) {
 
 nlohmann::json TrialStatus::to_json() const {
   return {{"state", to_string(state)}, {"reason", reason}, {"start", start}, {"end", end}, {"exit_code", exit_code},
-          {"restarts", restarts}, {"job_id", job_id}, {"host", host}, {"pid", pid}};
+          {"restarts", restarts},      {"job_id", job_id}, {"host", host},   {"pid", pid}};
 }
 
 TrialStatus TrialStatus::from_json(const nlohmann::json& j) {
@@ -53,14 +53,14 @@ TrialStatus read_status(const std::string& dir) {
   const std::string path = dir + "/status.json";
   if (!fs::exists(path)) return {};
   try {
-    return TrialStatus::from_json(nlohmann::json::parse(dist::read_file(path)));
+    return TrialStatus::from_json(nlohmann::json::parse(read_file(path)));
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("{}: not a trial status file: {}", path, e.what()));
   }
 }
 
 void write_status(const std::string& dir, const TrialStatus& s) {
-  dist::write_file_atomic(dir + "/status.json", s.to_json().dump(2) + "\n");
+  write_file_atomic(dir + "/status.json", s.to_json().dump(2) + "\n");
 }
 
 std::vector<Validation> read_validations(const std::string& dir) {
@@ -132,8 +132,9 @@ std::string early_stop_reason(const EarlyStopRule& rule, const std::string& mode
     if (int(peers.size()) < rule.min_trials) return "";
     const double median = quantile(peers, 0.5);
     if (better(median, mine, mode))
-      return fmt::format("median rule at epoch {}: best metric {:.4f} is worse than the median {:.4f} of {} other trials",
-                         epoch, mine, median, peers.size());
+      return fmt::format(
+          "median rule at epoch {}: best metric {:.4f} is worse than the median {:.4f} of {} other trials", epoch, mine,
+          median, peers.size());
     return "";
   }
   // asha: only at rung epochs grace * eta^k.
@@ -144,8 +145,9 @@ std::string early_stop_reason(const EarlyStopRule& rule, const std::string& mode
   const double q = mode == "min" ? 1.0 / rule.eta : 1.0 - 1.0 / rule.eta;
   const double cutoff = quantile(peers, q);
   if (better(cutoff, mine, mode))
-    return fmt::format("asha rung at epoch {}: best metric {:.4f} is not in the top 1/{} (cutoff {:.4f} over {} trials)",
-                       epoch, mine, rule.eta, cutoff, peers.size());
+    return fmt::format(
+        "asha rung at epoch {}: best metric {:.4f} is not in the top 1/{} (cutoff {:.4f} over {} trials)", epoch, mine,
+        rule.eta, cutoff, peers.size());
   return "";
 }
 
@@ -182,20 +184,21 @@ void prepare_sweep(const SweepSpec& spec, const std::vector<Trial>& trials) {
     const TrialState state = read_status(dir).state;
     const bool ran = state == TrialState::done || state == TrialState::stopped || state == TrialState::running ||
                      state == TrialState::preempted;
-    if (ran && fs::exists(path) && dist::read_file(path) != ini)
-      throw ConfigError(fmt::format("{}: trial {} ({}) ran with another configuration than the spec gives it now "
-                                    "(base config or [fixed] changed?); use another sweep directory (--out)",
-                                    path, t.id, to_string(state)));
-    dist::write_file_atomic(path, ini);
+    if (ran && fs::exists(path) && read_file(path) != ini)
+      throw ConfigError(
+          fmt::format("{}: trial {} ({}) ran with another configuration than the spec gives it now "
+                      "(base config or [fixed] changed?); use another sweep directory (--out)",
+                      path, t.id, to_string(state)));
+    write_file_atomic(path, ini);
   }
-  dist::write_file_atomic(spec.out + "/spec.ini", dist::read_file(spec.path));
-  dist::write_file_atomic(spec.out + "/sweep.json", plan.dump(2) + "\n");
+  write_file_atomic(spec.out + "/spec.ini", read_file(spec.path));
+  write_file_atomic(spec.out + "/sweep.json", plan.dump(2) + "\n");
 }
 
 SweepPlan load_plan(const std::string& sweep_dir) {
   const std::string path = sweep_dir + "/sweep.json";
   try {
-    const auto j = nlohmann::json::parse(dist::read_file(path));
+    const auto j = nlohmann::json::parse(read_file(path));
     SweepPlan p;
     p.dir = fs::absolute(sweep_dir).lexically_normal().string();
     p.spec_path = j.at("spec");
@@ -203,13 +206,13 @@ SweepPlan load_plan(const std::string& sweep_dir) {
     p.metric = j.at("metric");
     p.mode = j.at("mode");
     const auto& r = j.at("resources");
-    p.resources = {r.at("ranks"), r.at("cpus_per_rank"), r.at("gpus_per_rank"), r.at("time"), r.at("throttle"),
-                   r.at("signal"), r.at("signal_lead"), r.at("partition"), r.at("account")};
+    p.resources = {r.at("ranks"),  r.at("cpus_per_rank"), r.at("gpus_per_rank"), r.at("time"),   r.at("throttle"),
+                   r.at("signal"), r.at("signal_lead"),   r.at("partition"),     r.at("account")};
     const auto& e = j.at("early_stopping");
     p.early_stopping = {e.at("rule"), e.at("grace"), e.at("min_trials"), e.at("eta")};
     for (const auto& t : j.at("trials")) p.trials.push_back({t.at("id"), t.at("params")});
     return p;
-  } catch (const dist::FileError&) {
+  } catch (const FileError&) {
     throw;
   } catch (const std::exception& e) {
     throw std::runtime_error(fmt::format("{}: not a sweep plan: {}", path, e.what()));

@@ -33,8 +33,8 @@ struct TrialStatus {
   std::string reason;
   double start = 0, end = 0;  // Unix seconds; 0 = not yet
   int exit_code = -1;
-  int restarts = 0;           // SLURM_RESTART_COUNT of the latest attempt
-  std::string job_id;         // SLURM job id of the latest attempt ("" locally)
+  int restarts = 0;    // SLURM_RESTART_COUNT of the latest attempt
+  std::string job_id;  // SLURM job id of the latest attempt ("" locally)
   std::string host;
   int pid = 0;
 

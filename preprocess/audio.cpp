@@ -68,7 +68,8 @@ Audio decode_audio(const std::string& path, int sample_rate) {
   AVChannelLayout mono = AV_CHANNEL_LAYOUT_MONO;
   SwrContext* raw_swr = nullptr;
   if (swr_alloc_set_opts2(&raw_swr, &mono, AV_SAMPLE_FMT_FLT, sample_rate, &dec->ch_layout, dec->sample_fmt,
-                          dec->sample_rate, 0, nullptr) < 0 || swr_init(raw_swr) < 0) {
+                          dec->sample_rate, 0, nullptr) < 0 ||
+      swr_init(raw_swr) < 0) {
     swr_free(&raw_swr);
     throw fail("cannot set up the resampler");
   }
@@ -95,8 +96,8 @@ Audio decode_audio(const std::string& path, int sample_rate) {
       out.first_bad_error = av_error(error);
     }
     const AVStream* st = fmt_ctx->streams[stream];
-    const int64_t samples = duration > 0 ? av_rescale_q(duration, st->time_base, AVRational{1, dec->sample_rate})
-                                         : last_frame_samples;
+    const int64_t samples =
+        duration > 0 ? av_rescale_q(duration, st->time_base, AVRational{1, dec->sample_rate}) : last_frame_samples;
     if (samples > 0 && swr_inject_silence(swr.get(), int(samples)) < 0) throw fail("resampling failed");
   };
   auto drain = [&](int64_t duration) {

@@ -16,7 +16,7 @@ struct Audio {
   // Packets the decoder refused (FFmpeg's "Error while decoding stream", e.g. an incomplete AC3
   // frame): skipped as ffmpeg skips them, each replaced by silence of its duration so that later
   // samples keep their time. The caller decides how many are too many.
-  int64_t packets = 0;          // audio packets read
+  int64_t packets = 0;  // audio packets read
   int64_t bad_packets = 0;
   double first_bad_s = 0;       // where the first one falls in `samples`, in seconds
   std::string first_bad_error;  // FFmpeg's reason for it

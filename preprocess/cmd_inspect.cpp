@@ -8,12 +8,12 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
-#include "core/command_line.h"
-#include "core/exit_codes.h"
-#include "core/shard_format.h"
-#include "core/subcommand.h"
-#include "core/h5.h"
-#include "dist/atomic_file.h"
+#include "core/base/command_line.h"
+#include "core/base/exit_codes.h"
+#include "core/base/files.h"
+#include "core/base/h5.h"
+#include "core/base/subcommand.h"
+#include "core/data/shard_format.h"
 #include "preprocess/shard_summary.h"
 
 namespace fs = std::filesystem;
@@ -59,8 +59,8 @@ std::vector<std::string> verify_video(hid_t file, const std::string& shard, cons
   auto expect_rows = [&](hid_t d, const char* name, size_t rank) {
     const auto shape = h5::dataset_shape(d);
     if (shape.size() != rank || shape[0] != n)
-      problems.push_back(fmt::format("{}: {}/{} has shape [{}]; expected {} dimensions with n_frames = {} rows", shard, id,
-                                     name, fmt::join(shape, ","), rank, n));
+      problems.push_back(fmt::format("{}: {}/{} has shape [{}]; expected {} dimensions with n_frames = {} rows", shard,
+                                     id, name, fmt::join(shape, ","), rank, n));
     return shape;
   };
   h5::Handle faces = open(shard::kFaces), found = open(shard::kFaceFound), box = open(shard::kFaceBox),
@@ -68,7 +68,8 @@ std::vector<std::string> verify_video(hid_t file, const std::string& shard, cons
   if (!problems.empty()) return problems;
   const auto fshape = expect_rows(faces, shard::kFaces, 4);
   if (fshape.size() == 4 && (fshape[1] != fshape[2] || fshape[3] != 3))
-    problems.push_back(fmt::format("{}: {}/faces has shape [{}]; expected [N,S,S,3]", shard, id, fmt::join(fshape, ",")));
+    problems.push_back(
+        fmt::format("{}: {}/faces has shape [{}]; expected [N,S,S,3]", shard, id, fmt::join(fshape, ",")));
   expect_rows(found, shard::kFaceFound, 1);
   if (const auto s = expect_rows(box, shard::kFaceBox, 2); s.size() == 2 && s[1] != 4)
     problems.push_back(fmt::format("{}: {}/face_box has {} columns; expected 4", shard, id, s[1]));
@@ -161,7 +162,8 @@ int cmd_inspect(const std::vector<std::string>& args) {
         t.face_shape = fmt::format("{}", fmt::join(shape.begin() + 1, shape.end(), "x"));
       }
       if (spec_d.get() >= 0) t.freq_bins = std::to_string(h5::dataset_shape(spec_d).back());
-      if (labels.get() >= 0) t.targets = fmt::format("{}", fmt::join(h5::read_strings_attr(labels, shard::kAttrLabelNames), ", "));
+      if (labels.get() >= 0)
+        t.targets = fmt::format("{}", fmt::join(h5::read_strings_attr(labels, shard::kAttrLabelNames), ", "));
       if (verify) {
         auto p2 = verify_video(h, name, v.id, label_nans);
         problems.insert(problems.end(), p2.begin(), p2.end());
@@ -172,13 +174,14 @@ int cmd_inspect(const std::vector<std::string>& args) {
         problems.push_back(fmt::format("{}: no manifest.json to check checksums against", dir.string()));
       } else if (!manifest_sha.count(name)) {
         problems.push_back(fmt::format("{}: not listed in manifest.json", name));
-      } else if (const std::string sha = dist::sha256_file(file.string()); sha != manifest_sha[name]) {
+      } else if (const std::string sha = sha256_file(file.string()); sha != manifest_sha[name]) {
         problems.push_back(fmt::format("{}: sha256 {} differs from the manifest's {}", name, sha, manifest_sha[name]));
       }
     }
   }
   std::vector<std::string> parts;
-  for (const auto& [name, c] : t.partitions) parts.push_back(fmt::format("{} {} videos/{} frames", name, c.first, c.second));
+  for (const auto& [name, c] : t.partitions)
+    parts.push_back(fmt::format("{} {} videos/{} frames", name, c.first, c.second));
   std::string out;
   out += fmt::format("{:<12}{}\n", "path", path);
   out += fmt::format("{:<12}{} ({})\n", "shards", shards.size(), human_bytes(t.bytes));

@@ -1,7 +1,7 @@
 // `avf preprocess`: videos, audio and labels -> shards/*.h5 + manifest.json. MPI ranks split the
-// shards (one rank without mpirun); rank 0 gathers what every rank wrote and writes the manifest last.
+// shards (one rank without mpirun); rank 0 gathers what every rank wrote and writes the manifest last
+// (preprocess/dataset_manifest.h).
 #include <fmt/format.h>
-#include <mpi.h>
 
 #include <algorithm>
 #include <chrono>
@@ -13,18 +13,20 @@
 #include <set>
 #include <thread>
 
-#include "core/command_line.h"
-#include "core/exit_codes.h"
-#include "core/log.h"
-#include "core/progress.h"
-#include "core/shard_format.h"
-#include "core/subcommand.h"
+#include "core/base/command_line.h"
+#include "core/base/exit_codes.h"
+#include "core/base/files.h"
+#include "core/base/log.h"
+#include "core/base/progress.h"
+#include "core/base/subcommand.h"
+#include "core/data/shard_format.h"
+#include "dist/host_collectives.h"
 #include "dist/process_group.h"
 #include "dist/watchdog.h"
+#include "preprocess/dataset_manifest.h"
 #include "preprocess/inputs.h"
 #include "preprocess/plan.h"
 #include "preprocess/process_video.h"
-#include "dist/atomic_file.h"
 #include "preprocess/shard_summary.h"
 #include "preprocess/shard_writer.h"
 
@@ -50,47 +52,58 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
   CommandSpec spec;
   spec.name = "preprocess";
   spec.summary = "Decode videos, audio and labels into face crops, log-spectrograms and labels in sharded HDF5.";
-  spec.usage = "avf preprocess --layout avec2016|manifest|faces --input DIR --output DIR [options]\n"
-               "       mpirun -np N avf preprocess ...   (ranks split the videos)";
-  spec.options.add_options()
-      ("layout", po::value(&p.layout)->value_name("L")->default_value(p.layout), "input layout: avec2016 | manifest | faces")
-      ("input", po::value(&o.input)->value_name("DIR"), "input folder (manifest layout: the CSV or its folder)")
-      ("output", po::value(&o.output)->value_name("DIR"), "output folder for shard-*.h5 and manifest.json")
-      ("fps", po::value(&p.fps)->value_name("F")->default_value(p.fps, shortest(p.fps)), "frame rate of the output (the label grid)")
-      ("face-size", po::value(&p.face_size)->value_name("PX")->default_value(p.face_size), "side of the square face crops")
-      ("freq-bins", po::value(&p.freq_bins)->value_name("K")->default_value(p.freq_bins),
-       "spectrogram bins kept: 0..K-1 of the 1024-point DFT at 16 kHz (129 = 0..2000 Hz)")
-      ("shard-size", po::value(&shard_size)->value_name("SIZE")->default_value("2GiB"), "largest shard before compression")
-      ("compression", po::value(&compression)->value_name("C")->default_value("none"), "none | gzip | gzip:1..9 (with shuffle)")
-      ("face-detector", po::value(&p.face_detector)->value_name("D")->default_value(p.face_detector),
-       "haar | lbp (opencv-data cascades) | FILE.xml (a cascade) | FILE.onnx (YuNet model for cv::FaceDetectorYN)")
-      ("detect-width", po::value(&p.detect_width)->value_name("PX")->default_value(p.detect_width),
-       "scale wider frames down to this width for detection (0 = full size)")
-      ("min-face", po::value(&p.min_face)->value_name("F")->default_value(p.min_face, shortest(p.min_face)),
-       "smallest face a cascade searches, as a fraction of the frame's shorter side")
-      ("face-margin", po::value(&p.face_margin)->value_name("M")->default_value(p.face_margin, shortest(p.face_margin)), "crop margin around the box, per side, as a fraction of its side")
-      ("box-smoothing", po::value(&p.box_smoothing)->value_name("A")->default_value(p.box_smoothing, shortest(p.box_smoothing)), "weight of the previous box (0 = none, <1)")
-      ("length-tolerance", po::value(&p.length_tolerance)->value_name("S")->default_value(p.length_tolerance, shortest(p.length_tolerance)),
-       "seconds by which audio and labels may differ from the video")
-      ("max-bad-fraction", po::value(&p.max_bad_fraction)->value_name("F")->default_value(p.max_bad_fraction, shortest(p.max_bad_fraction)),
-       "fraction (0..1) of a stream's packets that may fail to decode: they are skipped (audio: silence, video: the "
-       "frame before) with a warning; more fail the video")
-      ("time-column", po::value(&p.time_column)->value_name("NAME")->default_value(p.time_column), "time column of label CSV files")
-      ("force", po::bool_switch(&o.force), "redo every shard, even unchanged ones")
-      ("allow-failures", po::bool_switch(&o.allow_failures), "exit 0 even when some videos failed")
-      ("progress", po::value(&o.progress)->value_name("MODE")->default_value("auto"), "auto | bar | lines | off")
-      ("dist.timeout", po::value(&o.timeout)->value_name("S")->default_value(o.timeout, shortest(o.timeout)),
-       "seconds a rank waits for the others (start-up, gathering the results) before the job aborts (exit 4); "
-       "the ranks' shares must finish within this of each other")
-      ("timings", po::value(&o.timings)->value_name("FILE"),
-       "write per rank the seconds and frames/s of each stage (decode, detect, crop, spectrogram, write) as JSON");
+  spec.usage =
+      "avf preprocess --layout avec2016|manifest|faces --input DIR --output DIR [options]\n"
+      "       mpirun -np N avf preprocess ...   (ranks split the videos)";
+  spec.options.add_options()("layout", po::value(&p.layout)->value_name("L")->default_value(p.layout),
+                             "input layout: avec2016 | manifest | faces")(
+      "input", po::value(&o.input)->value_name("DIR"), "input folder (manifest layout: the CSV or its folder)")(
+      "output", po::value(&o.output)->value_name("DIR"), "output folder for shard-*.h5 and manifest.json")(
+      "fps", po::value(&p.fps)->value_name("F")->default_value(p.fps, shortest(p.fps)),
+      "frame rate of the output (the label grid)")(
+      "face-size", po::value(&p.face_size)->value_name("PX")->default_value(p.face_size),
+      "side of the square face crops")(
+      "freq-bins", po::value(&p.freq_bins)->value_name("K")->default_value(p.freq_bins),
+      "spectrogram bins kept: 0..K-1 of the 1024-point DFT at 16 kHz (129 = 0..2000 Hz)")(
+      "shard-size", po::value(&shard_size)->value_name("SIZE")->default_value("2GiB"),
+      "largest shard before compression")("compression",
+                                          po::value(&compression)->value_name("C")->default_value("none"),
+                                          "none | gzip | gzip:1..9 (with shuffle)")(
+      "face-detector", po::value(&p.face_detector)->value_name("D")->default_value(p.face_detector),
+      "haar | lbp (opencv-data cascades) | FILE.xml (a cascade) | FILE.onnx (YuNet model for cv::FaceDetectorYN)")(
+      "detect-width", po::value(&p.detect_width)->value_name("PX")->default_value(p.detect_width),
+      "scale wider frames down to this width for detection (0 = full size)")(
+      "min-face", po::value(&p.min_face)->value_name("F")->default_value(p.min_face, shortest(p.min_face)),
+      "smallest face a cascade searches, as a fraction of the frame's shorter side")(
+      "face-margin", po::value(&p.face_margin)->value_name("M")->default_value(p.face_margin, shortest(p.face_margin)),
+      "crop margin around the box, per side, as a fraction of its side")(
+      "box-smoothing",
+      po::value(&p.box_smoothing)->value_name("A")->default_value(p.box_smoothing, shortest(p.box_smoothing)),
+      "weight of the previous box (0 = none, <1)")(
+      "length-tolerance",
+      po::value(&p.length_tolerance)->value_name("S")->default_value(p.length_tolerance, shortest(p.length_tolerance)),
+      "seconds by which audio and labels may differ from the video")(
+      "max-bad-fraction",
+      po::value(&p.max_bad_fraction)->value_name("F")->default_value(p.max_bad_fraction, shortest(p.max_bad_fraction)),
+      "fraction (0..1) of a stream's packets that may fail to decode: they are skipped (audio: silence, video: the "
+      "frame before) with a warning; more fail the video")(
+      "time-column", po::value(&p.time_column)->value_name("NAME")->default_value(p.time_column),
+      "time column of label CSV files")("force", po::bool_switch(&o.force), "redo every shard, even unchanged ones")(
+      "allow-failures", po::bool_switch(&o.allow_failures), "exit 0 even when some videos failed")(
+      "progress", po::value(&o.progress)->value_name("MODE")->default_value("auto"), "auto | bar | lines | off")(
+      "dist.timeout", po::value(&o.timeout)->value_name("S")->default_value(o.timeout, shortest(o.timeout)),
+      "seconds a rank waits for the others (start-up, gathering the results) before the job aborts (exit 4); "
+      "the ranks' shares must finish within this of each other")(
+      "timings", po::value(&o.timings)->value_name("FILE"),
+      "write per rank the seconds and frames/s of each stage (decode, detect, crop, spectrogram, write) as JSON");
   return spec;
 }
 
 // Whether `inner` is `outer` or lies under it, once "..", "." and symbolic links are resolved.
 bool is_within(const std::string& inner, const std::string& outer) {
   std::error_code ec;
-  const fs::path in = fs::weakly_canonical(fs::absolute(inner), ec), out = fs::weakly_canonical(fs::absolute(outer), ec);
+  const fs::path in = fs::weakly_canonical(fs::absolute(inner), ec),
+                 out = fs::weakly_canonical(fs::absolute(outer), ec);
   if (ec) return false;
   return std::mismatch(out.begin(), out.end(), in.begin(), in.end()).first == out.end();
 }
@@ -107,14 +120,17 @@ void validate(const Options& o) {
   // (under ratings_gold_standard, as a target named after the output folder, all NaN). The manifest
   // layout reads only the files its CSV names.
   if (p.layout != "manifest" && is_within(o.output, o.input))
-    throw bad(fmt::format("--output '{}' is inside --input '{}', whose folders the {} layout reads as input; expected an "
-                          "output folder outside the input",
-                          o.output, o.input, p.layout));
+    throw bad(
+        fmt::format("--output '{}' is inside --input '{}', whose folders the {} layout reads as input; expected an "
+                    "output folder outside the input",
+                    o.output, o.input, p.layout));
   if (!(p.fps > 0 && p.fps <= 1000)) throw bad(fmt::format("--fps {}: expected a positive frame rate", p.fps));
   if (p.face_size < 8 || p.face_size > 1024) throw bad(fmt::format("--face-size {}: expected 8..1024", p.face_size));
   if (p.freq_bins < 1 || p.freq_bins > 513) throw bad(fmt::format("--freq-bins {}: expected 1..513", p.freq_bins));
-  if (!(p.face_margin >= 0 && p.face_margin <= 1)) throw bad(fmt::format("--face-margin {}: expected 0..1", p.face_margin));
-  if (!(p.box_smoothing >= 0 && p.box_smoothing < 1)) throw bad(fmt::format("--box-smoothing {}: expected 0 <= A < 1", p.box_smoothing));
+  if (!(p.face_margin >= 0 && p.face_margin <= 1))
+    throw bad(fmt::format("--face-margin {}: expected 0..1", p.face_margin));
+  if (!(p.box_smoothing >= 0 && p.box_smoothing < 1))
+    throw bad(fmt::format("--box-smoothing {}: expected 0 <= A < 1", p.box_smoothing));
   if (!(p.length_tolerance >= 0)) throw bad(fmt::format("--length-tolerance {}: expected >= 0", p.length_tolerance));
   if (!(p.max_bad_fraction >= 0 && p.max_bad_fraction <= 1))
     throw bad(fmt::format("--max-bad-fraction {}: expected a fraction 0..1", p.max_bad_fraction));
@@ -134,7 +150,7 @@ Hashes hash_inputs(const pre::PlannedShard& shard, const pre::Dataset& ds, const
   std::string text = params_json + "\n";
   // Contents, not paths or times, decide: a moved or touched corpus is still unchanged.
   auto digest = [&](const std::string& file) {
-    const std::string d = fs::exists(file) ? dist::sha256_file(file) : "missing";
+    const std::string d = fs::exists(file) ? sha256_file(file) : "missing";
     text += fs::path(file).filename().string() + " " + d + "\n";
     return d;
   };
@@ -146,12 +162,12 @@ Hashes hash_inputs(const pre::PlannedShard& shard, const pre::Dataset& ds, const
     } else {
       std::string images;
       for (const auto& f : v.face_images) images += digest(f);
-      h.sources.push_back(dist::sha256_hex(images));
+      h.sources.push_back(sha256_hex(images));
     }
     if (!v.audio.empty()) digest(v.audio);
     for (const auto& f : v.label_files) digest(f);
   }
-  h.inputs = dist::sha256_hex(text);
+  h.inputs = sha256_hex(text);
   return h;
 }
 
@@ -166,8 +182,11 @@ struct RankWork {
 // Seconds and frames/s per stage for `frames` frames.
 json stages_json(const pre::StageSeconds& s, int64_t frames) {
   json out = json::object();
-  for (const auto& [name, seconds] : {std::pair{"decode", s.decode}, {"detect", s.detect}, {"crop", s.crop},
-                                      {"spectrogram", s.spectrogram}, {"write", s.write}})
+  for (const auto& [name, seconds] : {std::pair{"decode", s.decode},
+                                      {"detect", s.detect},
+                                      {"crop", s.crop},
+                                      {"spectrogram", s.spectrogram},
+                                      {"write", s.write}})
     out[name] = {{"seconds", seconds}, {"frames_per_s", seconds > 0 ? double(frames) / seconds : 0.0}};
   return out;
 }
@@ -181,19 +200,6 @@ void describe_file(json& entry, const std::string& path, bool skipped, const std
   entry["skipped"] = skipped;
   entry["bytes"] = fs::file_size(path);
   entry["sha256"] = sha256;
-}
-
-// sha256 per shard file in an earlier manifest.json of the output folder (empty when none).
-std::map<std::string, std::string> previous_checksums(const std::string& output) {
-  std::map<std::string, std::string> out;
-  std::ifstream in(fs::path(output) / shard::kManifestFile);
-  if (!in) return out;
-  try {
-    const json manifest = json::parse(in);
-    for (const auto& s : manifest.at("shards")) out[s.at("file")] = s.at("sha256");
-  } catch (const json::exception&) {  // unreadable: nothing to compare with, shards are checked by their attributes
-  }
-  return out;
 }
 
 // Writes or skips one shard; returns its manifest entry (null when no video of it succeeded).
@@ -211,7 +217,7 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
     try {
       const pre::ShardInfo info = pre::read_shard_info(path);
       if (info.inputs_sha256 == hashes.inputs) {
-        const std::string sha256 = dist::sha256_file(path);
+        const std::string sha256 = sha256_file(path);
         const auto recorded = previous.find(name);
         if (recorded != previous.end() && recorded->second != sha256) {
           log::warn("{}: changed since manifest.json was written, rewriting it", name);
@@ -219,8 +225,8 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
           log::info("{}: inputs and parameters unchanged, skipped", name);
           for (const auto& v : info.videos) {
             entry["videos"].push_back(video_json(v));
-            work.progress.advance(v.n_frames,
-                                  fmt::format("video {}/{} {} (unchanged)", ++work.videos_done, work.videos_total, v.id));
+            work.progress.advance(
+                v.n_frames, fmt::format("video {}/{} {} (unchanged)", ++work.videos_done, work.videos_total, v.id));
           }
           for (const auto& f : json::parse(info.failed)) failed.push_back(f);
           describe_file(entry, path, true, sha256);
@@ -258,114 +264,8 @@ json run_shard(const pre::PlannedShard& shard, const pre::Dataset& ds, const Opt
     return nullptr;
   }
   writer.commit(shard_failed.dump());
-  describe_file(entry, path, false, dist::sha256_file(path));
+  describe_file(entry, path, false, sha256_file(path));
   return entry;
-}
-
-// Every rank's JSON result at rank 0 (empty elsewhere).
-std::vector<json> gather_at_root(const json& mine, const dist::ProcessGroup& pg) {
-  const std::string text = mine.dump();
-  int len = static_cast<int>(text.size());
-  std::vector<int> lens(pg.size), displs(pg.size, 0);
-  // Rank 0 waits here for the slowest rank to finish its shards.
-  dist::WatchedWait wait(
-      "preprocessing: gathering every rank's results at rank 0 (MPI_Gather, MPI_Gatherv; this waits for the slowest "
-      "rank's shards: raise --dist.timeout if ranks legitimately finish further apart)");
-  MPI_Gather(&len, 1, MPI_INT, lens.data(), 1, MPI_INT, 0, MPI_COMM_WORLD);
-  std::string all;
-  if (pg.rank == 0) {
-    for (int r = 1; r < pg.size; ++r) displs[r] = displs[r - 1] + lens[r - 1];
-    all.resize(displs.back() + lens.back());
-  }
-  MPI_Gatherv(text.data(), len, MPI_CHAR, all.data(), lens.data(), displs.data(), MPI_CHAR, 0, MPI_COMM_WORLD);
-  std::vector<json> out;
-  if (pg.rank == 0)
-    for (int r = 0; r < pg.size; ++r) out.push_back(json::parse(all.substr(displs[r], lens[r])));
-  return out;
-}
-
-// Rank 0: manifest, removal of shards the plan no longer has, summary. Returns the exit code.
-int finish(const std::vector<json>& results, const pre::Dataset& ds, const Options& o, json probe_failed) {
-  json shards = json::array(), videos = json::array(), failed = std::move(probe_failed);
-  std::vector<std::string> fatal;
-  int64_t frames = 0, face_frames = 0, skipped = 0;
-  double rate_sum = 0;
-  int working_ranks = 0;
-  for (size_t rank = 0; rank < results.size(); ++rank) {
-    const json& r = results[rank];
-    if (r.contains("fatal")) fatal.push_back(r["fatal"]);
-    log::info("rank {}: {} shards written or kept, {} frames decoded", rank, r["shards"].size(), r["frames"].get<int64_t>());
-    if (r.contains("stages") && r["frames"].get<int64_t>() > 0) {
-      std::string line;
-      for (const auto& [stage, t] : r["stages"].items())
-        line += fmt::format("{}{} {:.0f}", line.empty() ? "" : ", ", stage, t["frames_per_s"].get<double>());
-      log::info("rank {}: frames/s by stage: {}", rank, line);
-    }
-    for (const auto& f : r["failed"]) failed.push_back(f);
-    if (r["seconds"].get<double>() > 0)
-      rate_sum += r["frames"].get<double>() / r["seconds"].get<double>(), ++working_ranks;
-    for (const auto& s : r["shards"]) {
-      json ids = json::array();
-      for (const auto& v : s["videos"]) {
-        ids.push_back(v["id"]);
-        json row = v;
-        row["shard"] = s["file"];
-        videos.push_back(row);
-        frames += v["n_frames"].get<int64_t>();
-        face_frames += v["face_frames"].get<int64_t>();
-        skipped += s["skipped"].get<bool>();
-      }
-      shards.push_back({{"file", s["file"]}, {"bytes", s["bytes"]}, {"sha256", s["sha256"]}, {"videos", ids}});
-    }
-  }
-  auto by = [](const char* key) { return [key](const json& a, const json& b) { return a[key] < b[key]; }; };
-  std::sort(shards.begin(), shards.end(), by("file"));
-  std::sort(videos.begin(), videos.end(), by("id"));
-  std::sort(failed.begin(), failed.end(), by("id"));
-  const auto summary = [&] {
-    log::info("summary: {} videos ok ({} unchanged and skipped), {} failed; {} frames, face found in {:.1f}%{}",
-              videos.size(), skipped, failed.size(), frames, frames ? 100.0 * face_frames / frames : 0.0,
-              working_ranks ? fmt::format("; {:.1f} frames/s per rank", rate_sum / working_ranks) : "");
-    for (const auto& f : failed) log::warn("failed {}: {}", f["id"].get<std::string>(), f["reason"].get<std::string>());
-  };
-
-  // A rank that could not finish (e.g. a shard it could not write) leaves the dataset incomplete:
-  // no manifest, which is what marks a finished dataset, and nothing removed. A re-run redoes
-  // only what is missing.
-  if (!fatal.empty()) {
-    summary();
-    for (const auto& f : fatal) log::error("{}", f);
-    log::error("no {} written: the dataset in {} is incomplete", shard::kManifestFile, o.output);
-    return exit_code::failure;
-  }
-
-  std::set<std::string> keep;
-  for (const auto& s : shards) keep.insert(s["file"]);
-  for (const auto& e : fs::directory_iterator(o.output)) {
-    const std::string f = e.path().filename().string();
-    const bool ours = f.rfind("shard-", 0) == 0 && f.find(".h5") != std::string::npos;  // .h5 or .h5.partial
-    if (ours && !keep.count(f)) {
-      log::info("removing {} (not part of this dataset any more)", f);
-      fs::remove(e.path());
-    }
-  }
-
-  const json manifest = {{"format", shard::kFormat},     {"version", shard::kVersion}, {"params", json::parse(o.params.to_json())},
-                         {"targets", ds.targets},        {"shards", shards},          {"videos", videos},
-                         {"failed", failed}};
-  dist::write_file_atomic((fs::path(o.output) / shard::kManifestFile).string(), manifest.dump(2) + "\n");
-
-  summary();
-  log::info("manifest: {}", (fs::path(o.output) / shard::kManifestFile).string());
-  if (!o.timings.empty()) {
-    json ranks = json::array();
-    for (size_t rank = 0; rank < results.size(); ++rank)
-      ranks.push_back({{"rank", rank}, {"frames", results[rank]["frames"]}, {"seconds", results[rank]["seconds"]},
-                       {"stages", results[rank].value("stages", json::object())}});
-    dist::write_file_atomic(o.timings, json{{"ranks", ranks}}.dump(2) + "\n");
-    log::info("stage timings: {}", o.timings);
-  }
-  return failed.empty() || o.allow_failures ? exit_code::ok : exit_code::failure;
 }
 
 }  // namespace
@@ -407,11 +307,8 @@ int cmd_preprocess(const std::vector<std::string>& args) {
   const auto plan = pre::plan_shards(frames, bytes_per_frame, o.shard_size, pg.size);
   // Until the new manifest is written the dataset is incomplete: an interrupted run leaves none.
   // Every rank reads the old one first, to notice shards changed since it was written.
-  const auto previous = previous_checksums(o.output);
-  {
-    dist::WatchedWait wait("preprocessing: barrier before the old manifest is removed (MPI_Barrier)");
-    MPI_Barrier(MPI_COMM_WORLD);
-  }
+  const auto previous = pre::previous_checksums(o.output);
+  dist::host_barrier(pg, "preprocessing: barrier before the old manifest is removed");
   if (pg.rank == 0) fs::remove(fs::path(o.output) / shard::kManifestFile);
 
   json mine = {{"shards", json::array()}, {"failed", json::array()}, {"frames", 0}, {"seconds", 0.0}};
@@ -439,21 +336,25 @@ int cmd_preprocess(const std::vector<std::string>& args) {
   if (mine["frames"].get<int64_t>() > 0)
     mine["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
-  const std::vector<json> results = gather_at_root(mine, pg);
+  std::vector<json> results;
+  // Rank 0 waits here for the slowest rank to finish its shards.
+  for (const auto& text :
+       dist::gather_at_root(mine.dump(), pg,
+                            "preprocessing: gathering every rank's results at rank 0 (this waits for "
+                            "the slowest rank's shards: raise --dist.timeout if ranks legitimately "
+                            "finish further apart)"))
+    results.push_back(json::parse(text));
   int code = exit_code::ok;
   if (pg.rank == 0) {
     try {  // other ranks wait in the broadcast below, so rank 0 must always get there
-      code = finish(results, ds, o, probe_failed);
+      code = pre::write_dataset_manifest(results, ds, {o.output, o.params.to_json(), o.timings, o.allow_failures},
+                                         probe_failed);
     } catch (const std::exception& e) {
       log::error("{}", e.what());
       code = exit_code::failure;
     }
   }
-  {
-    dist::WatchedWait wait("preprocessing: the exit code's broadcast from rank 0 (MPI_Bcast)");
-    MPI_Bcast(&code, 1, MPI_INT, 0, MPI_COMM_WORLD);
-  }
-  return code;
+  return dist::broadcast_from_root(code, pg, "preprocessing: the exit code's broadcast from rank 0");
 }
 
 }  // namespace avf

@@ -106,11 +106,11 @@ class YuNetDetector : public ScaledDetector {
 
 std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face) {
   if (spec == "haar")
-    return std::make_unique<CascadeDetector>(fmt::format("{}/haarcascades/haarcascade_frontalface_default.xml", kCascadeDir),
-                                             detect_width, min_face);
+    return std::make_unique<CascadeDetector>(
+        fmt::format("{}/haarcascades/haarcascade_frontalface_default.xml", kCascadeDir), detect_width, min_face);
   if (spec == "lbp")
-    return std::make_unique<CascadeDetector>(fmt::format("{}/lbpcascades/lbpcascade_frontalface_improved.xml", kCascadeDir),
-                                             detect_width, min_face);
+    return std::make_unique<CascadeDetector>(
+        fmt::format("{}/lbpcascades/lbpcascade_frontalface_improved.xml", kCascadeDir), detect_width, min_face);
   if (ends_with(spec, ".xml")) return std::make_unique<CascadeDetector>(spec, detect_width, min_face);
   if (ends_with(spec, ".onnx")) return std::make_unique<YuNetDetector>(spec, detect_width);
   throw std::runtime_error(

@@ -8,8 +8,8 @@
 #include <set>
 #include <stdexcept>
 
+#include "core/base/text.h"
 #include "preprocess/labels.h"
-#include "core/text.h"
 
 namespace fs = std::filesystem;
 
@@ -51,21 +51,24 @@ std::string find_by_stem(const fs::path& dir, const std::string& stem) {
 }
 
 Dataset discover_avec(const fs::path& root) {
-  for (const char* d : {"recordings_video", "recordings_audio", "ratings_gold_standard"}) require_dir(root / d, "avec2016");
+  for (const char* d : {"recordings_video", "recordings_audio", "ratings_gold_standard"})
+    require_dir(root / d, "avec2016");
   Dataset ds;
   ds.label_format = "arff";
   for (const auto& e : fs::directory_iterator(root / "ratings_gold_standard"))
     if (e.is_directory()) ds.targets.push_back(e.path().filename().string());
   std::sort(ds.targets.begin(), ds.targets.end());
   if (ds.targets.empty())
-    throw std::runtime_error(fmt::format("{}: no target folders (e.g. arousal, valence)", (root / "ratings_gold_standard").string()));
+    throw std::runtime_error(
+        fmt::format("{}: no target folders (e.g. arousal, valence)", (root / "ratings_gold_standard").string()));
   for (const auto& video : files_with(root / "recordings_video", kVideoExts)) {
     VideoInput v;
     v.id = video.stem().string();
     v.partition = partition_of(v.id);
     v.video = video.string();
     v.audio = (root / "recordings_audio" / (v.id + ".wav")).string();
-    for (const auto& t : ds.targets) v.label_files.push_back((root / "ratings_gold_standard" / t / (v.id + ".arff")).string());
+    for (const auto& t : ds.targets)
+      v.label_files.push_back((root / "ratings_gold_standard" / t / (v.id + ".arff")).string());
     ds.videos.push_back(std::move(v));
   }
   return ds;
@@ -93,13 +96,17 @@ Dataset discover_manifest(const fs::path& input, const std::string& time_column)
     const std::vector<std::string> f = split(line, ',');
     if (line_no == 1) {
       if (line != "id,video,audio,labels,partition")
-        throw std::runtime_error(fmt::format("{}:1: header '{}'; expected id,video,audio,labels,partition", csv.string(), line));
+        throw std::runtime_error(
+            fmt::format("{}:1: header '{}'; expected id,video,audio,labels,partition", csv.string(), line));
       continue;
     }
-    if (f.size() != 5) throw std::runtime_error(fmt::format("{}:{}: expected 5 fields, got {}", csv.string(), line_no, f.size()));
+    if (f.size() != 5)
+      throw std::runtime_error(fmt::format("{}:{}: expected 5 fields, got {}", csv.string(), line_no, f.size()));
     if (f[0].empty() || f[1].empty() || f[3].empty() || f[4].empty())
-      throw std::runtime_error(fmt::format("{}:{}: id, video, labels and partition must not be empty", csv.string(), line_no));
-    if (!ids.insert(f[0]).second) throw std::runtime_error(fmt::format("{}:{}: duplicate id '{}'", csv.string(), line_no, f[0]));
+      throw std::runtime_error(
+          fmt::format("{}:{}: id, video, labels and partition must not be empty", csv.string(), line_no));
+    if (!ids.insert(f[0]).second)
+      throw std::runtime_error(fmt::format("{}:{}: duplicate id '{}'", csv.string(), line_no, f[0]));
     VideoInput v;
     v.id = f[0];
     v.video = resolve(f[1]);

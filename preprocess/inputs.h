@@ -23,9 +23,9 @@ struct VideoInput {
 };
 
 struct Dataset {
-  std::vector<VideoInput> videos;   // sorted by id
-  std::vector<std::string> targets; // label columns, in the order shards store them
-  std::string label_format;         // "arff" or "csv"
+  std::vector<VideoInput> videos;    // sorted by id
+  std::vector<std::string> targets;  // label columns, in the order shards store them
+  std::string label_format;          // "arff" or "csv"
 };
 
 // Throws std::runtime_error naming the path when the layout's folders or manifest are missing or bad.

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <limits>
 
-#include "core/text.h"
+#include "core/base/text.h"
 
 namespace avf::pre {
 namespace {
@@ -91,14 +91,16 @@ LabelSeries read_arff(const std::string& path, const std::string& target) {
         const std::string type = lower(trim(rest.substr(name.size())));
         const size_t index = attributes.size();
         if (index >= kColumns.size() || name != kColumns[index])
-          throw r.error("unexpected attribute '{}'; expected Instance_name, frameTime, GoldStandard in this order", name);
+          throw r.error("unexpected attribute '{}'; expected Instance_name, frameTime, GoldStandard in this order",
+                        name);
         const bool numeric = type == "numeric" || type == "real";
         if (index == 0 ? type != "string" : !numeric)
           throw r.error("attribute {} has type '{}'; expected {}", name, type, index == 0 ? "string" : "numeric");
         attributes.push_back(name);
       } else if (head == "@data") {
         if (attributes.size() != kColumns.size())
-          throw r.error("@data after {} attributes; expected Instance_name, frameTime, GoldStandard", attributes.size());
+          throw r.error("@data after {} attributes; expected Instance_name, frameTime, GoldStandard",
+                        attributes.size());
         data = true;
       } else {
         throw r.error("unexpected '{}'; expected @relation, @attribute or @data", line);
@@ -125,8 +127,7 @@ LabelSeries read_label_csv(const std::string& path, const std::string& time_colu
   const char sep = line.find(';') != std::string::npos ? ';' : ',';
   const auto header = split(line, sep);
   const auto time_it = std::find(header.begin(), header.end(), time_column);
-  if (time_it == header.end())
-    throw r.error("no time column '{}' in the header '{}'", time_column, line);
+  if (time_it == header.end()) throw r.error("no time column '{}' in the header '{}'", time_column, line);
   const size_t time_index = time_it - header.begin();
   LabelSeries s;
   for (size_t i = 0; i < header.size(); ++i)

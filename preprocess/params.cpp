@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/shard_format.h"
+#include "core/data/shard_format.h"
 #include "preprocess/audio.h"
 #include "preprocess/shard_writer.h"
 #include "preprocess/spectrogram.h"
@@ -34,7 +34,8 @@ std::string Params::to_json() const {
 
 Params Params::from_json(const std::string& text, const std::string& source) {
   const auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) throw std::runtime_error(source + ": preprocessing parameters are not a JSON object");
+  if (j.is_discarded() || !j.is_object())
+    throw std::runtime_error(source + ": preprocessing parameters are not a JSON object");
   Params p;
   try {
     p.layout = j.at("layout").get<std::string>();

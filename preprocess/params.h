@@ -13,16 +13,16 @@ struct Params {
   int face_size = 224;
   int freq_bins = 129;
   std::string face_detector = "haar";
-  int detect_width = 640;        // frames wider than this are scaled down for detection
-  double min_face = 0.2;         // smallest face searched, as a fraction of the frame's shorter side
-  double face_margin = 0.2;      // crop side = max(w, h) * (1 + 2 * margin)
-  double box_smoothing = 0.6;    // weight of the previous box in the exponential smoothing
-  int max_gap = 12;              // frames without a face after which tracking restarts
-  double length_tolerance = 1.0; // seconds audio/labels may differ from the video
-  double max_bad_fraction = 0.01; // of a stream's packets that may fail to decode (skipped); more fail the video
+  int detect_width = 640;          // frames wider than this are scaled down for detection
+  double min_face = 0.2;           // smallest face searched, as a fraction of the frame's shorter side
+  double face_margin = 0.2;        // crop side = max(w, h) * (1 + 2 * margin)
+  double box_smoothing = 0.6;      // weight of the previous box in the exponential smoothing
+  int max_gap = 12;                // frames without a face after which tracking restarts
+  double length_tolerance = 1.0;   // seconds audio/labels may differ from the video
+  double max_bad_fraction = 0.01;  // of a stream's packets that may fail to decode (skipped); more fail the video
   std::string time_column = "time";
   Compression compression;
-  std::string to_json() const;   // canonical (sorted keys), so equal params give equal text
+  std::string to_json() const;  // canonical (sorted keys), so equal params give equal text
   // The knobs back from to_json() text (e.g. a manifest's `params`), to preprocess new videos the
   // same way; `source` names where the text came from in errors.
   static Params from_json(const std::string& json, const std::string& source);

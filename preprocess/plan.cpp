@@ -9,8 +9,8 @@
 
 namespace avf::pre {
 
-std::vector<PlannedShard> plan_shards(const std::vector<int64_t>& frames, uint64_t bytes_per_frame,
-                                      uint64_t shard_size, int world_size) {
+std::vector<PlannedShard> plan_shards(const std::vector<int64_t>& frames, uint64_t bytes_per_frame, uint64_t shard_size,
+                                      int world_size) {
   std::vector<size_t> order;
   for (size_t i = 0; i < frames.size(); ++i)
     if (frames[i] >= 0) order.push_back(i);
@@ -32,7 +32,8 @@ std::vector<PlannedShard> plan_shards(const std::vector<int64_t>& frames, uint64
   std::vector<uint64_t> load(world_size, 0);
   std::vector<size_t> by_size(shards.size());
   std::iota(by_size.begin(), by_size.end(), 0);
-  std::stable_sort(by_size.begin(), by_size.end(), [&](size_t a, size_t b) { return shards[a].bytes > shards[b].bytes; });
+  std::stable_sort(by_size.begin(), by_size.end(),
+                   [&](size_t a, size_t b) { return shards[a].bytes > shards[b].bytes; });
   for (size_t s : by_size) {
     const int r = int(std::min_element(load.begin(), load.end()) - load.begin());
     shards[s].rank = r;
@@ -42,10 +43,9 @@ std::vector<PlannedShard> plan_shards(const std::vector<int64_t>& frames, uint64
 }
 
 uint64_t parse_size(const std::string& text) {
-  static const std::pair<const char*, double> units[] = {{"KiB", 1024.0}, {"MiB", 1024.0 * 1024}, {"GiB", 1024.0 * 1024 * 1024},
-                                                          {"KB", 1e3},     {"MB", 1e6},           {"GB", 1e9},
-                                                          {"K", 1024.0},   {"M", 1024.0 * 1024},  {"G", 1024.0 * 1024 * 1024},
-                                                          {"B", 1.0}};
+  static const std::pair<const char*, double> units[] = {
+      {"KiB", 1024.0}, {"MiB", 1024.0 * 1024}, {"GiB", 1024.0 * 1024 * 1024}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9},
+      {"K", 1024.0},   {"M", 1024.0 * 1024},   {"G", 1024.0 * 1024 * 1024},   {"B", 1.0}};
   size_t end = 0;
   double value = 0;
   try {
@@ -59,7 +59,8 @@ uint64_t parse_size(const std::string& text) {
   for (const auto& [name, s] : units)
     if (unit == name) scale = s, known = true;
   if (end == 0 || !known || !(value > 0))
-    throw std::invalid_argument(fmt::format("size '{}': expected a positive number with an optional unit (B, KiB, MiB, GiB, KB, MB, GB)", text));
+    throw std::invalid_argument(fmt::format(
+        "size '{}': expected a positive number with an optional unit (B, KiB, MiB, GiB, KB, MB, GB)", text));
   return static_cast<uint64_t>(std::llround(value * scale));
 }
 

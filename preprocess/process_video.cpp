@@ -6,13 +6,13 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <optional>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <optional>
 #include <stdexcept>
 
-#include "core/lap.h"
-#include "core/log.h"
+#include "core/base/lap.h"
+#include "core/base/log.h"
 #include "preprocess/audio.h"
 #include "preprocess/labels.h"
 #include "preprocess/spectrogram.h"
@@ -70,9 +70,10 @@ std::vector<float> align_labels(const VideoLabels& l, const Params& p, int64_t n
   std::vector<std::vector<float>> aligned;
   for (size_t i = 0; i < l.series.size(); ++i) {
     if (std::abs(l.series[i].end_time() - video_end) > p.length_tolerance)
-      throw std::runtime_error(fmt::format(
-          "{}: mismatched lengths: labels end at {:.2f} s but the video's last frame is at {:.2f} s ({} frames at {} fps)",
-          l.files[i], l.series[i].end_time(), video_end, n, p.fps));
+      throw std::runtime_error(
+          fmt::format("{}: mismatched lengths: labels end at {:.2f} s but the video's last frame is at {:.2f} s ({} "
+                      "frames at {} fps)",
+                      l.files[i], l.series[i].end_time(), video_end, n, p.fps));
     aligned.push_back(align_to_frames(l.series[i], p.fps, n));
   }
   const size_t t_count = l.source.size();
@@ -94,7 +95,8 @@ void check_bad_packets(const std::string& file, const char* stream, int64_t bad,
   const std::string what = fmt::format("{}: {} of {} {} packets could not be decoded (the first at {:.2f} s{})", file,
                                        bad, packets, stream, first_s, why.empty() ? "" : ": " + why);
   if (double(bad) > p.max_bad_fraction * double(packets))
-    throw std::runtime_error(fmt::format("{}, more than --max-bad-fraction {} of them allows", what, p.max_bad_fraction));
+    throw std::runtime_error(
+        fmt::format("{}, more than --max-bad-fraction {} of them allows", what, p.max_bad_fraction));
   log::warn("{}; skipped, {}", what, filled);
 }
 
@@ -106,7 +108,8 @@ int64_t estimate_frames(const VideoInput& v, const Params& p) {
 }
 
 VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const std::string& source_sha256,
-                           const Params& p, FaceDetector& detector, ShardWriter& writer, const std::function<void()>& on_frame) {
+                           const Params& p, FaceDetector& detector, ShardWriter& writer,
+                           const std::function<void()>& on_frame) {
   VideoSummary summary{v.id, v.partition, 0, 0, {}};
   StageSeconds& seconds = summary.seconds;
   Lap lap;
@@ -123,9 +126,9 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
   seconds.decode += lap();
 
   // What the frames come from, for messages and the `source` attribute.
-  const std::string source = !v.video.empty()          ? v.video
-                             : v.face_images.empty()   ? v.id + " (no face images)"
-                                                       : std::filesystem::path(v.face_images[0]).parent_path().string();
+  const std::string source = !v.video.empty()        ? v.video
+                             : v.face_images.empty() ? v.id + " (no face images)"
+                                                     : std::filesystem::path(v.face_images[0]).parent_path().string();
   std::vector<uint8_t> found;
   std::vector<float> boxes;
   writer.begin_video(v.id, p.face_size);
@@ -170,12 +173,13 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
     const int64_t n = summary.n_frames = static_cast<int64_t>(found.size());
     if (n == 0) throw std::runtime_error(fmt::format("{}: no frames", source));
     if (summary.face_frames == 0)
-      throw std::runtime_error(fmt::format("{}: no face found in any of its {} frames (detector {})", v.video, n,
-                                           p.face_detector));
+      throw std::runtime_error(
+          fmt::format("{}: no face found in any of its {} frames (detector {})", v.video, n, p.face_detector));
     const double video_s = n / p.fps;
     if (std::abs(audio.seconds() - video_s) > p.length_tolerance)
-      throw std::runtime_error(fmt::format("{}: mismatched lengths: audio is {:.2f} s but the video is {:.2f} s ({} frames at {} fps)",
-                                           audio_file, audio.seconds(), video_s, n, p.fps));
+      throw std::runtime_error(
+          fmt::format("{}: mismatched lengths: audio is {:.2f} s but the video is {:.2f} s ({} frames at {} fps)",
+                      audio_file, audio.seconds(), video_s, n, p.fps));
     const std::vector<float> label_rows = align_labels(labels, p, n);
     SpectrogramParams sp;
     sp.fps = p.fps;

@@ -36,6 +36,7 @@ int64_t estimate_frames(const VideoInput& v, const Params& p);
 
 // source_sha256 is recorded in the video's attributes; on_frame is called once per output frame.
 VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const std::string& source_sha256,
-                           const Params& p, FaceDetector& detector, ShardWriter& writer, const std::function<void()>& on_frame);
+                           const Params& p, FaceDetector& detector, ShardWriter& writer,
+                           const std::function<void()>& on_frame);
 
 }  // namespace avf::pre

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "core/shard_format.h"
+#include "core/data/shard_format.h"
 
 namespace avf::pre {
 
@@ -43,7 +43,8 @@ ShardWriter::ShardWriter(std::string final_path, const std::string& params_json,
   writing([&] {
     Handle fapl(H5Pcreate(H5P_FILE_ACCESS));
     H5Pset_file_locking(fapl, false, true);
-    file_ = check(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), partial_, "cannot create the shard file");
+    file_ =
+        check(H5Fcreate(partial_.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), partial_, "cannot create the shard file");
     h5::write_attr(file_, shard::kAttrFormat, std::string(shard::kFormat));
     h5::write_attr(file_, shard::kAttrVersion, int64_t{shard::kVersion});
     h5::write_attr(file_, shard::kAttrParams, params_json);
@@ -97,8 +98,8 @@ void ShardWriter::begin_video_(const std::string& id, int face_size) {
                  fmt::format("cannot create group '{}'", id));
   const uint64_t row = uint64_t(face_size) * face_size * 3;
   chunk_rows_ = shard::rows_per_chunk(row, 0);
-  faces_ = create_dataset(group_, shard::kFaces, H5T_NATIVE_UINT8,
-                          {0, hsize_t(face_size), hsize_t(face_size), 3}, row, true);
+  faces_ = create_dataset(group_, shard::kFaces, H5T_NATIVE_UINT8, {0, hsize_t(face_size), hsize_t(face_size), 3}, row,
+                          true);
 }
 
 void ShardWriter::append_face(const uint8_t* rgb) {
@@ -125,24 +126,28 @@ void ShardWriter::flush_faces() {
   pending_.clear();
 }
 
-void ShardWriter::end_video(const VideoAttrs& a, const std::vector<uint8_t>& face_found, const std::vector<float>& face_box,
-                            const std::vector<float>& spectrogram, int64_t freq_bins, const std::vector<float>& labels,
+void ShardWriter::end_video(const VideoAttrs& a, const std::vector<uint8_t>& face_found,
+                            const std::vector<float>& face_box, const std::vector<float>& spectrogram,
+                            int64_t freq_bins, const std::vector<float>& labels,
                             const std::vector<std::string>& label_names) {
   writing([&] { flush_faces(); });
   const hsize_t n = n_faces_, t = label_names.size();
-  if (face_found.size() != n || face_box.size() != n * 4 || spectrogram.size() != n * freq_bins || labels.size() != n * t)
+  if (face_found.size() != n || face_box.size() != n * 4 || spectrogram.size() != n * freq_bins ||
+      labels.size() != n * t)
     throw std::logic_error(fmt::format("{}: per-frame arrays disagree on the number of frames ({})", a.id, n));
   writing([&] { write_video(a, face_found, face_box, spectrogram, freq_bins, labels, label_names); });
   ++videos_;
 }
 
-void ShardWriter::write_video(const VideoAttrs& a, const std::vector<uint8_t>& face_found, const std::vector<float>& face_box,
-                              const std::vector<float>& spectrogram, int64_t freq_bins, const std::vector<float>& labels,
+void ShardWriter::write_video(const VideoAttrs& a, const std::vector<uint8_t>& face_found,
+                              const std::vector<float>& face_box, const std::vector<float>& spectrogram,
+                              int64_t freq_bins, const std::vector<float>& labels,
                               const std::vector<std::string>& label_names) {
   const hsize_t n = n_faces_, t = label_names.size();
   auto write = [&](const char* name, hid_t type, std::vector<hsize_t> dims, uint64_t row_bytes, const void* data) {
     Handle d = create_dataset(group_, name, type, dims, row_bytes, false);
-    check(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), partial_, fmt::format("cannot write {}/{}", a.id, name));
+    check(H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), partial_,
+          fmt::format("cannot write {}/{}", a.id, name));
     return d;
   };
   write(shard::kFaceFound, H5T_NATIVE_UINT8, {n}, 1, face_found.data());

@@ -1,4 +1,4 @@
-// Writes one shard (format v1, core/shard_format.h) as <name>.partial and renames it when complete,
+// Writes one shard (format v1, core/data/shard_format.h) as <name>.partial and renames it when complete,
 // so a killed run never leaves a file that looks finished. Output is byte-for-byte reproducible
 // (no timestamps), which is what lets a re-run be checked against an earlier one by sha256.
 //
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/h5.h"
+#include "core/base/h5.h"
 
 namespace avf::pre {
 
@@ -59,7 +59,7 @@ class ShardWriter {
                    const std::vector<std::string>& label_names);
   void flush_faces();
   h5::Handle create_dataset(hid_t group, const char* name, hid_t type, const std::vector<hsize_t>& dims,
-                        uint64_t bytes_per_row, bool extendible);
+                            uint64_t bytes_per_row, bool extendible);
   std::string path_, partial_;
   Compression compression_;
   h5::Handle file_, group_, faces_;

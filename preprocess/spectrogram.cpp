@@ -11,8 +11,8 @@ namespace avf::pre {
 std::vector<float> log_spectrogram(const std::vector<float>& samples, int64_t n_frames, const SpectrogramParams& p) {
   const int64_t window = std::llround(p.window_s * p.sample_rate);
   if (window <= 0 || window > p.n_fft)
-    throw std::invalid_argument(fmt::format("spectrogram window of {} samples must be within 1..{} (the DFT length)",
-                                            window, p.n_fft));
+    throw std::invalid_argument(
+        fmt::format("spectrogram window of {} samples must be within 1..{} (the DFT length)", window, p.n_fft));
   if (p.freq_bins <= 0 || p.freq_bins > p.n_fft / 2 + 1)
     throw std::invalid_argument(fmt::format("--freq-bins {} must be within 1..{}", p.freq_bins, p.n_fft / 2 + 1));
   if (n_frames <= 0) return {};

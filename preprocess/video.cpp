@@ -10,7 +10,8 @@ namespace {
 cv::VideoCapture open_capture(const std::string& path) {
   cv::VideoCapture cap(path, cv::CAP_FFMPEG);
   if (!cap.isOpened())
-    throw std::runtime_error(fmt::format("{}: cannot open video (missing, truncated or not a format FFmpeg reads)", path));
+    throw std::runtime_error(
+        fmt::format("{}: cannot open video (missing, truncated or not a format FFmpeg reads)", path));
   return cap;
 }
 

@@ -8,9 +8,9 @@
 namespace avf::pre {
 
 struct VideoInfo {
-  double fps = 0;          // the container's frame rate
-  int64_t frame_count = 0; // as the container announces it (0 when unknown)
-  double seconds = 0;      // frame_count / fps
+  double fps = 0;           // the container's frame rate
+  int64_t frame_count = 0;  // as the container announces it (0 when unknown)
+  double seconds = 0;       // frame_count / fps
 };
 
 // Opens the file to read its header. Throws std::runtime_error naming the file if it is unreadable.

@@ -3,8 +3,8 @@
 #include <string>
 #include <vector>
 
-#include "core/config.h"
-#include "core/subcommand.h"
+#include "core/base/config.h"
+#include "core/base/subcommand.h"
 
 namespace avf {
 namespace {

@@ -13,21 +13,28 @@
 #include <map>
 #include <string>
 
-#include "core/autocast.h"
-#include "core/ccc_loss.h"
 #include "core/models/audio_net.h"
+#include "core/models/autocast.h"
 #include "core/models/i3d.h"
+#include "core/training/ccc_loss.h"
 
 int main(int argc, char** argv) {
   if (argc < 2 || (std::string(argv[1]) != "i3d" && std::string(argv[1]) != "audio")) {
-    std::fprintf(stderr, "usage: bench_models i3d|audio [--batch N] [--frames N] [--size N] [--width X] "
-                         "[--width-div N] [--threads N] [--iters N]\n");
+    std::fprintf(stderr,
+                 "usage: bench_models i3d|audio [--batch N] [--frames N] [--size N] [--width X] "
+                 "[--width-div N] [--threads N] [--iters N]\n");
     return 2;
   }
   std::string model = argv[1];
-  std::map<std::string, double> opt{{"batch", model == "i3d" ? 1 : 8}, {"frames", 16}, {"size", 224}, {"width", 1},
-                                    {"width-div", 1}, {"threads", 2}, {"iters", 3},
-                                    {"cuda", 0}, {"bf16", 0}};
+  std::map<std::string, double> opt{{"batch", model == "i3d" ? 1 : 8},
+                                    {"frames", 16},
+                                    {"size", 224},
+                                    {"width", 1},
+                                    {"width-div", 1},
+                                    {"threads", 2},
+                                    {"iters", 3},
+                                    {"cuda", 0},
+                                    {"bf16", 0}};
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string key = std::string(argv[i]).substr(2);
     if (!opt.count(key)) {
@@ -94,6 +101,6 @@ int main(int argc, char** argv) {
   for (const auto& p : net->parameters()) params += p.numel();
   const double step_s = (forward_s + backward_s) / iters;
   std::printf("%-6s %-22s %-6s %-4s %7d %8.2fM %10.4f %10.4f %10.4f %10.1f\n", model.c_str(), shape.c_str(),
-              device.is_cuda() ? "cuda" : "cpu", amp.c_str(), torch::get_num_threads(), params / 1e6,
-              forward_s / iters, backward_s / iters, step_s, double(batch) / step_s);
+              device.is_cuda() ? "cuda" : "cpu", amp.c_str(), torch::get_num_threads(), params / 1e6, forward_s / iters,
+              backward_s / iters, step_s, double(batch) / step_s);
 }

@@ -7,7 +7,7 @@ what a user would run instead.
       [--batch-size 8] [--width 0.125] [--audio-width-div 16] [--crop-size 28] [--feature-dim 64]
       [--hidden 64] [--fusion cross-attention] [--threads 1] [--json out.json]
 
-What one rank does per step, as core/trainer.cpp does with accumulate 1 (its config defaults otherwise:
+What one rank does per step, as core/training/trainer.cpp does with accumulate 1 (its config defaults otherwise:
 SGD lr 1e-3, momentum 0.9, weight decay 5e-4, CCC loss, deterministic algorithms, dropout per rank):
   visual  I3D (core/models/i3d.cpp) on B x L clips of [3, S, crop, crop]
   audio   the Table I network (core/models/audio_net.cpp) on B x L windows of [1, 128, 129]
@@ -38,7 +38,7 @@ try:
 except ImportError as e:
     sys.exit(f"bench_peer: needs PyTorch ({e}): apt-get install python3-torch, and run it with /usr/bin/python3")
 
-# core/config.h defaults the benchmark does not vary.
+# core/base/config.h defaults the benchmark does not vary.
 N_TARGETS = 2  # data.targets = valence, arousal
 AUDIO_WINDOW, FREQ_BINS = 128, 129  # data.audio-window rows x the shards' frequency bins (Table I input)
 VISUAL_DROPOUT, AUDIO_DROPOUT, FUSION_DROPOUT = 0.8, 0.5, 0.5
@@ -263,7 +263,7 @@ def make_fusion(name, feature_dim, hidden):
     return LstmFusion(feature_dim, N_TARGETS, hidden, FUSION_DROPOUT)
 
 
-# ---- One stage: network, batch and forward, as core/stage_model.cpp and core/stage_data.cpp ----
+# ---- One stage: network, batch and forward, as core/models/stage_model.cpp and core/data/stage_data.cpp ----
 
 def make_network(args):
     if args.stage == "visual":
@@ -310,7 +310,7 @@ def forward_shapes(args):
 
 
 def ccc_loss(prediction, label):
-    """core/ccc_loss.cpp: mean over targets of 1 - CCC, NaN labels masked out."""
+    """core/training/ccc_loss.cpp: mean over targets of 1 - CCC, NaN labels masked out."""
     targets = prediction.shape[-1]
     x = prediction.reshape(-1, targets)
     y = label.to(x.dtype).reshape(-1, targets)

@@ -3,7 +3,7 @@
 // tests/unit/test_readme.cpp checks the docs hold exactly this.
 #include <cstdio>
 
-#include "core/config.h"
+#include "core/base/config.h"
 
 int main() {
   avf::Config config;

@@ -22,7 +22,8 @@ nn::Sequential block(int64_t in, const std::vector<ConvSpec>& convs, nn::AnyModu
   for (size_t i = 0; i < convs.size(); ++i) {
     const auto& c = convs[i];
     auto n = std::to_string(i + 1);
-    seq->push_back("conv" + n, nn::Conv2d(nn::Conv2dOptions(in, c.out, c.kernel).stride(c.stride).padding(c.padding).bias(false)));
+    seq->push_back("conv" + n,
+                   nn::Conv2d(nn::Conv2dOptions(in, c.out, c.kernel).stride(c.stride).padding(c.padding).bias(false)));
     seq->push_back("bn" + n, BatchNorm(c.out));
     seq->push_back("relu" + n, nn::ReLU());
     in = c.out;
@@ -45,7 +46,8 @@ AudioNetImpl::AudioNetImpl(int64_t n_targets, int64_t width_div, double dropout_
   TORCH_CHECK(width_div >= 1, "audio width divisor must be >= 1");
   auto c = [&](int64_t channels) { return std::max<int64_t>(1, channels / width_div); };
   feature_dim_ = c(1024);
-  block1 = register_module("block1", block(1, {{c(64), 5, {1, 2}, 0}}, nn::AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(4).stride(4)))));
+  block1 = register_module(
+      "block1", block(1, {{c(64), 5, {1, 2}, 0}}, nn::AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(4).stride(4)))));
   block2 = register_module("block2", block(c(64), {{c(128), 5, {1, 2}, 2}, {c(256), 3, {1, 1}, 1}},
                                            nn::AnyModule(nn::MaxPool2d(nn::MaxPool2dOptions(2).stride(2)))));
   block3 = register_module("block3", block(c(256), {{c(512), 5, {1, 1}, 1}, {c(1024), 3, {1, 1}, 1}},

@@ -102,8 +102,8 @@ void BatchNormImpl::reset() {
 }
 
 torch::Tensor BatchNormImpl::forward(const torch::Tensor& x) {
-  TORCH_CHECK(x.dim() >= 2 && x.size(1) == options.num_features(), "BatchNorm: expected [B, ",
-              options.num_features(), ", ...], got ", x.sizes());
+  TORCH_CHECK(x.dim() >= 2 && x.size(1) == options.num_features(), "BatchNorm: expected [B, ", options.num_features(),
+              ", ...], got ", x.sizes());
   const double momentum = options.momentum().value_or(0.1);
   if (is_training()) {
     torch::NoGradGuard no_grad;

@@ -2,7 +2,7 @@
 
 #include <torch/torch.h>
 
-#include "core/config.h"
+#include "core/base/config.h"
 #include "core/models/fusion_baselines.h"
 #include "core/models/fusion_cross_attention.h"
 

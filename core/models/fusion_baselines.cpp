@@ -7,7 +7,9 @@
 namespace avf {
 
 namespace {
-torch::Tensor concat(const torch::Tensor& audio, const torch::Tensor& visual) { return torch::cat({visual, audio}, -1); }
+torch::Tensor concat(const torch::Tensor& audio, const torch::Tensor& visual) {
+  return torch::cat({visual, audio}, -1);
+}
 }  // namespace
 
 ConcatFusionImpl::ConcatFusionImpl(int64_t feature_dim, int64_t n_targets, int64_t hidden, double dropout) {

@@ -4,7 +4,7 @@
 
 #include <stdexcept>
 
-#include "core/weights_hdf5.h"
+#include "core/models/weights_hdf5.h"
 
 namespace avf {
 

@@ -1,6 +1,6 @@
 // The unimodal networks as the configuration describes them (model.* keys), ready to train.
 #pragma once
-#include "core/config.h"
+#include "core/base/config.h"
 #include "core/models/audio_net.h"
 #include "core/models/i3d.h"
 

@@ -5,10 +5,10 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
-#include "core/autocast.h"
-#include "core/ccc_loss.h"
+#include "core/models/autocast.h"
 #include "core/models/batch_norm.h"
 #include "core/models/i3d.h"
+#include "core/training/ccc_loss.h"
 #include "dist/communicator.h"
 #include "dist/process_group.h"
 

@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
-#include "core/exit_codes.h"
+#include "core/base/exit_codes.h"
 #include "dist/communicator.h"
 #include "dist/process_group.h"
 

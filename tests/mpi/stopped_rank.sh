@@ -22,7 +22,7 @@ case $point in
   checkpoint) stop_at="collective 'checkpoint barrier:1"
     expect="rank 0: collective 'checkpoint barrier \(rank 0 writing checkpoints\)' \(#[0-9]+\)" ;;
   preprocess) stop_at="preprocessing: gathering:1"
-    expect="rank 0: preprocessing: gathering every rank's results at rank 0 \(MPI_Gather, MPI_Gatherv; [^)]*\)" ;;
+    expect="rank 0: preprocessing: gathering every rank's results at rank 0 \([^)]*\) \(MPI_Gather, MPI_Gatherv\)" ;;
   *) fail "unknown point '$point'" ;;
 esac
 expect="$expect did not complete within $timeout_s.0 s"

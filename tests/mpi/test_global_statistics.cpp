@@ -4,8 +4,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "core/ccc_loss.h"
 #include "core/models/batch_norm.h"
+#include "core/training/ccc_loss.h"
 #include "dist/communicator.h"
 #include "dist/process_group.h"
 
@@ -48,8 +48,8 @@ TEST(GlobalCccLoss, EqualsTheWholeBatchsLossAndGradient) {
   EXPECT_GT(std::abs(ccc_loss(my_half(pred), my_half(label)).item<double>() - whole_loss.item<double>()), 1e-3)
       << "the halves' own losses must differ from the whole batch's, or this test proves nothing";
   // This rank's gradient is the whole batch's gradient at this rank's predictions.
-  EXPECT_TRUE(torch::allclose(part.grad(), my_half(whole.grad()), 1e-5, 1e-7))
-      << part.grad() << "\nexpected\n" << my_half(whole.grad());
+  EXPECT_TRUE(torch::allclose(part.grad(), my_half(whole.grad()), 1e-5, 1e-7)) << part.grad() << "\nexpected\n"
+                                                                               << my_half(whole.grad());
 }
 
 TEST(GlobalCccLoss, WithoutCommunicatorIsTheLocalLoss) {

@@ -8,12 +8,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "core/shard_format.h"
+#include "core/base/files.h"
+#include "core/base/h5.h"
+#include "core/data/shard_format.h"
 #include "corpus.h"
 #include "preprocess/audio.h"
-#include "core/h5.h"
 #include "preprocess/labels.h"
-#include "dist/atomic_file.h"
 #include "preprocess/spectrogram.h"
 #include "run_command.h"
 
@@ -67,7 +67,7 @@ TEST(PreprocessMpi, TwoRanksWriteShardsWhoseFramesSpectrogramAndLabelsLineUp) {
   EXPECT_TRUE(m["failed"].empty());
   for (const auto& s : m["shards"]) {
     const std::string path = out + "/" + s["file"].get<std::string>();
-    EXPECT_EQ(dist::sha256_file(path), s["sha256"]) << path;
+    EXPECT_EQ(sha256_file(path), s["sha256"]) << path;
     EXPECT_EQ(fs::file_size(path), s["bytes"].get<uint64_t>());
     EXPECT_EQ(run_command("h5dump -H " + path + " > /dev/null").exit_code, 0) << path;
   }
@@ -81,7 +81,7 @@ TEST(PreprocessMpi, TwoRanksWriteShardsWhoseFramesSpectrogramAndLabelsLineUp) {
     EXPECT_EQ(n, 150);
     EXPECT_EQ(v["n_frames"], n);
     EXPECT_EQ(h5::read_string_attr(g, shard::kAttrPartition), id.substr(0, id.find('_')));
-    EXPECT_EQ(h5::read_string_attr(g, shard::kAttrSourceSha256), dist::sha256_file(c + "/recordings_video/" + id + ".mp4"));
+    EXPECT_EQ(h5::read_string_attr(g, shard::kAttrSourceSha256), sha256_file(c + "/recordings_video/" + id + ".mp4"));
     h5::Handle faces(H5Dopen2(g, shard::kFaces, H5P_DEFAULT));
     EXPECT_EQ(h5::dataset_shape(faces), (std::vector<hsize_t>{hsize_t(n), 32, 32, 3}));
     std::vector<hsize_t> shape;
@@ -95,7 +95,8 @@ TEST(PreprocessMpi, TwoRanksWriteShardsWhoseFramesSpectrogramAndLabelsLineUp) {
     }
     const auto spec = read_floats(g, shard::kSpectrogram, shape);
     ASSERT_EQ(shape, (std::vector<hsize_t>{hsize_t(n), 129}));
-    const auto expected = pre::log_spectrogram(pre::decode_audio(c + "/recordings_audio/" + id + ".wav").samples, n, {});
+    const auto expected =
+        pre::log_spectrogram(pre::decode_audio(c + "/recordings_audio/" + id + ".wav").samples, n, {});
     for (size_t i = 0; i < spec.size(); ++i) ASSERT_NEAR(spec[i], expected[i], 1e-3) << "element " << i;
     // Faces are found in most frames where make-corpus did not hide the face.
     std::ifstream rendered(c + "/rendered/" + id + ".csv");

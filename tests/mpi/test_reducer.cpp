@@ -75,8 +75,8 @@ TEST(Reducer, GradientsEqualSingleProcessGradientOfWholeBatch) {
     const auto& g = net->parameters()[i].grad();
     const auto& ref = single->parameters()[i].grad();
     if (!ref.defined()) continue;  // the unused layer
-    EXPECT_TRUE(torch::allclose(g, ref, 1e-6, 1e-7)) << "parameter " << i << " max diff "
-                                                     << (g - ref).abs().max().item<double>();
+    EXPECT_TRUE(torch::allclose(g, ref, 1e-6, 1e-7))
+        << "parameter " << i << " max diff " << (g - ref).abs().max().item<double>();
   }
 }
 

@@ -7,7 +7,8 @@
 #include "run_command.h"
 
 // subjects x seconds of 160x120 video with a 48-pixel face: small enough for tests to take seconds.
-inline std::string make_test_corpus(const std::string& prefix, int subjects, int seconds, const std::string& extra = "") {
+inline std::string make_test_corpus(const std::string& prefix, int subjects, int seconds,
+                                    const std::string& extra = "") {
   const std::string dir = make_temp_dir(prefix) + "/corpus";
   const auto r = run_command(std::string(AVF_SOURCE_DIR) + "/tools/make-corpus --output " + dir + " --subjects " +
                              std::to_string(subjects) + " --seconds " + std::to_string(seconds) +

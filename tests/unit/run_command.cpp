@@ -24,6 +24,4 @@ std::string make_temp_dir(const std::string& prefix) {
   return tmpl;
 }
 
-void write_file(const std::string& path, const std::string& text) {
-  std::ofstream(path) << text;
-}
+void write_file(const std::string& path, const std::string& text) { std::ofstream(path) << text; }

@@ -10,7 +10,7 @@
 #include <random>
 #include <thread>
 
-#include "dist/atomic_file.h"
+#include "core/base/files.h"
 #include "fs_test_support.h"
 #include "run_command.h"
 
@@ -103,7 +103,8 @@ TEST(AtomicFile, KillNineDuringWriteLeavesOldOrNewNeverHalf) {
       _exit(0);
     }
     // Wait for the temp file to appear, then kill after a random 0-3 ms.
-    for (int i = 0; i < 20000 && list_dir(dir).size() < 2; ++i) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    for (int i = 0; i < 20000 && list_dir(dir).size() < 2; ++i)
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
     std::this_thread::sleep_for(std::chrono::microseconds(rng() % 3000));
     kill(child, SIGKILL);
     int status = 0;

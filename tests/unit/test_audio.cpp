@@ -33,11 +33,13 @@ void write_wav(const std::string& path, int rate, const std::vector<double>& amp
   out << "data";
   u32(bytes);
   for (uint32_t i = 0; i < frames; ++i)
-    for (double a : amplitudes) u16(static_cast<uint16_t>(int16_t(std::lround(32767 * a * std::sin(2 * kPi * freq * i / rate)))));
+    for (double a : amplitudes)
+      u16(static_cast<uint16_t>(int16_t(std::lround(32767 * a * std::sin(2 * kPi * freq * i / rate)))));
 }
 
 int peak_bin(const std::vector<float>& spec, int row, int bins) {
-  return int(std::max_element(spec.begin() + row * bins, spec.begin() + (row + 1) * bins) - (spec.begin() + row * bins));
+  return int(std::max_element(spec.begin() + row * bins, spec.begin() + (row + 1) * bins) -
+             (spec.begin() + row * bins));
 }
 
 }  // namespace
@@ -93,7 +95,10 @@ TEST(DamagedAudio, MegamindsIncompleteFirstFrameIsSkippedAsSilence) {
 TEST(DamagedAudio, SkippedPacketsKeepTheTimeOfWhatFollows) {
   const std::string dir = make_temp_dir("avf-audio");
   ASSERT_EQ(run_command("ffmpeg -loglevel error -f lavfi -i sine=frequency=1000:sample_rate=48000:duration=4 -c:a aac "
-                        "-threads 1 " + dir + "/clean.m4a && cp " + dir + "/clean.m4a " + dir + "/damaged.m4a").exit_code, 0);
+                        "-threads 1 " +
+                        dir + "/clean.m4a && cp " + dir + "/clean.m4a " + dir + "/damaged.m4a")
+                .exit_code,
+            0);
   const int packets = damage_packets(dir + "/damaged.m4a", 0, packet_range(50, 10));
   const Audio clean = decode_audio(dir + "/clean.m4a"), damaged = decode_audio(dir + "/damaged.m4a");
   EXPECT_EQ(clean.bad_packets, 0);
@@ -105,7 +110,8 @@ TEST(DamagedAudio, SkippedPacketsKeepTheTimeOfWhatFollows) {
   const auto at = [&](double seconds) { return size_t(seconds * kSampleRate); };
   const double gap_end = damaged.first_bad_s + 10 * frame_s;
   float in_gap = 0, after = 0;
-  for (size_t i = at(damaged.first_bad_s + 0.002); i < at(gap_end - 0.002); ++i) in_gap = std::max(in_gap, std::abs(damaged.samples[i]));
+  for (size_t i = at(damaged.first_bad_s + 0.002); i < at(gap_end - 0.002); ++i)
+    in_gap = std::max(in_gap, std::abs(damaged.samples[i]));
   // The decoder needs a frame after the gap to settle (overlapping transforms); then it is exact.
   for (size_t i = at(gap_end + 2 * frame_s); i < clean.samples.size(); ++i)
     after = std::max(after, std::abs(damaged.samples[i] - clean.samples[i]));

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <random>
 
-#include "core/ccc.h"
+#include "core/evaluation/ccc.h"
 
 namespace avf {
 namespace {

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "core/ccc_loss.h"
+#include "core/training/ccc_loss.h"
 
 namespace avf {
 namespace {

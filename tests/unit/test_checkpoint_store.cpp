@@ -12,9 +12,9 @@
 #include <random>
 #include <thread>
 
-#include "dist/atomic_file.h"
-#include "dist/checkpoint_store.h"
-#include "dist/early_stopping.h"
+#include "core/base/files.h"
+#include "core/training/checkpoint_store.h"
+#include "core/training/early_stopping.h"
 #include "fs_test_support.h"
 #include "run_command.h"
 
@@ -80,14 +80,17 @@ TEST(CheckpointStore, BestIsTheBestAndTopKHoldsExactlyTheKBest) {
   const std::string dir = make_temp_dir("avf-ckpt");
   CheckpointStore store(dir, "mean", 2, kRun);
   const double scores[] = {0.1, 0.5, 0.3, 0.7, 0.2, 0.6};
-  const std::vector<std::vector<std::string>> expected = {
-      {"last", "best", "epoch-0001-step-0000100"}, {"last", "best", "epoch-0002-step-0000200"},
-      {"last", "epoch-0003-step-0000300"},         {"last", "best", "epoch-0004-step-0000400"},
-      {"last"},                                    {"last", "epoch-0006-step-0000600"}};
+  const std::vector<std::vector<std::string>> expected = {{"last", "best", "epoch-0001-step-0000100"},
+                                                          {"last", "best", "epoch-0002-step-0000200"},
+                                                          {"last", "epoch-0003-step-0000300"},
+                                                          {"last", "best", "epoch-0004-step-0000400"},
+                                                          {"last"},
+                                                          {"last", "epoch-0006-step-0000600"}};
   for (int epoch = 1; epoch <= 6; ++epoch)
     EXPECT_EQ(store.save(payload(epoch, epoch * 100), mean_ccc(scores[epoch - 1])), expected[epoch - 1])
         << "epoch " << epoch;
-  EXPECT_EQ(list_dir(dir), (std::vector<std::string>{"best", "epoch-0004-step-0000400", "epoch-0006-step-0000600", "last"}));
+  EXPECT_EQ(list_dir(dir),
+            (std::vector<std::string>{"best", "epoch-0004-step-0000400", "epoch-0006-step-0000600", "last"}));
   EXPECT_EQ(load_checkpoint(dir + "/best").payload.epoch, 4);
   EXPECT_EQ(load_checkpoint(dir + "/last").payload.epoch, 6);
 }
@@ -123,7 +126,8 @@ TEST(CheckpointStore, NaNMetricIsNeverBestNorTopK) {
   const std::string dir = make_temp_dir("avf-ckpt");
   CheckpointStore store(dir, "mean", 2, kRun);
   EXPECT_EQ(store.save(payload(1, 100), mean_ccc(NAN)), std::vector<std::string>{"last"});
-  EXPECT_EQ(store.save(payload(2, 200), mean_ccc(-0.5)), (std::vector<std::string>{"last", "best", "epoch-0002-step-0000200"}));
+  EXPECT_EQ(store.save(payload(2, 200), mean_ccc(-0.5)),
+            (std::vector<std::string>{"last", "best", "epoch-0002-step-0000200"}));
 }
 
 TEST(CheckpointStore, SaveLastWritesOnlyLast) {
@@ -172,8 +176,9 @@ TEST(CheckpointStore, WeightsOnlyLoadNeedsNeitherOptimizerNorState) {
   EXPECT_NE(error_of([&] { load_checkpoint(dir + "/best"); }).find("/best/optimizer.pt"), std::string::npos);
   // The weights it does read are still verified.
   fs::resize_file(dir + "/best/model.pt", 10);
-  EXPECT_NE(error_of([&] { load_checkpoint(dir + "/best", CheckpointParts::weights); }).find("/best/model.pt: truncated"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { load_checkpoint(dir + "/best", CheckpointParts::weights); }).find("/best/model.pt: truncated"),
+      std::string::npos);
 }
 
 TEST(CheckpointStore, DirectoryWithoutValidMetadataIsNotACheckpoint) {
@@ -272,7 +277,9 @@ TEST(CheckpointStore, BestSurvivesACrashAtEachPointOfItsReplacement) {
         fs::create_directory(new_tmp);
         std::ofstream(new_tmp + "/model.pt") << "half a mod";
         break;
-      case new_complete: fs::rename(other + "/best", new_tmp); break;
+      case new_complete:
+        fs::rename(other + "/best", new_tmp);
+        break;
       case old_moved_aside:
         fs::rename(other + "/best", new_tmp);
         fs::rename(dir + "/best", aside);
@@ -300,7 +307,8 @@ TEST(CheckpointStore, FullDiskKeepsPreviousCheckpoints) {
   store.save(payload(1, 100, 100 << 10), mean_ccc(0.5));  // 3 copies of 100 KiB fit
   const std::string error = error_of([&] { store.save(payload(2, 200, 1500 << 10), mean_ccc(0.9)); });
   EXPECT_NE(error.find("checkpoint " + disk.path() + "/last not written (what was there is intact): "),
-            std::string::npos) << error;
+            std::string::npos)
+      << error;
   EXPECT_NE(error.find("No space left on device"), std::string::npos) << error;
   EXPECT_EQ(list_dir(disk.path()), (std::vector<std::string>{"best", "epoch-0001-step-0000100", "last"}));
   for (const char* name : {"last", "best", "epoch-0001-step-0000100"})
@@ -334,7 +342,8 @@ TEST(CheckpointStore, KillNineDuringSaveLeavesAValidCheckpoint) {
     const auto resumed = store.resume("auto");
     ASSERT_TRUE(resumed) << "trial " << trial;
     EXPECT_GE(resumed->payload.step, newest);
-    EXPECT_EQ(resumed->payload.model, payload(0, resumed->payload.step, resumed->payload.step == 1 ? 64 : 1 << 20).model);
+    EXPECT_EQ(resumed->payload.model,
+              payload(0, resumed->payload.step, resumed->payload.step == 1 ? 64 : 1 << 20).model);
     if (fs::exists(dir + "/last")) {  // missing only when killed between the two renames
       EXPECT_NO_THROW(load_checkpoint(dir + "/last"));
     }

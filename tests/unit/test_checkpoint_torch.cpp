@@ -4,8 +4,8 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/optim/sgd.h>
 
-#include "dist/checkpoint_store.h"
-#include "dist/checkpoint_torch.h"
+#include "core/training/checkpoint_store.h"
+#include "core/training/checkpoint_torch.h"
 #include "run_command.h"
 
 using namespace avf::dist;
@@ -61,7 +61,8 @@ TEST(CheckpointTorch, MismatchedModuleNamesTheSource) {
     load_module(*other, serialize_module(*small), "ckpt/last/model.pt");
     FAIL() << "a 4-input weight loaded into a 5-input layer";
   } catch (const CheckpointError& e) {
-    EXPECT_EQ(std::string(e.what()), "ckpt/last/model.pt: does not fit: weight has shape [3, 4], the model expects [3, 5]");
+    EXPECT_EQ(std::string(e.what()),
+              "ckpt/last/model.pt: does not fit: weight has shape [3, 4], the model expects [3, 5]");
   }
   EXPECT_THROW(load_module(*small, "not an archive", "x"), CheckpointError);
 }

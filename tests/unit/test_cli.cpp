@@ -18,9 +18,7 @@ TEST(Cli, HelpListsCommandsAndExitsZero) {
   EXPECT_EQ(run_command(avf + " help").output, r.output);
 }
 
-TEST(Cli, NoArgumentsIsAUsageError) {
-  EXPECT_EQ(run_command(avf).exit_code, 2);
-}
+TEST(Cli, NoArgumentsIsAUsageError) { EXPECT_EQ(run_command(avf).exit_code, 2); }
 
 TEST(Cli, UnknownCommandSuggestsNearest) {
   auto r = run_command(avf + " trian");
@@ -42,8 +40,10 @@ TEST(Cli, VersionNamesCommitAndLibraries) {
   EXPECT_NE(r.output.find("\nMPI " + mpi_name + "\n"), std::string::npos) << r.output << "expected MPI " << mpi_name;
   unsigned major = 0, minor = 0, release = 0;
   H5get_libversion(&major, &minor, &release);
-  EXPECT_NE(r.output.find("\nHDF5 " + std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release) + "\n"),
-            std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\nHDF5 " + std::to_string(major) + "." + std::to_string(minor) + "." +
+                          std::to_string(release) + "\n"),
+            std::string::npos)
+      << r.output;
   EXPECT_NE(r.output.find("\nmedia (preprocess, predict) "), std::string::npos) << r.output;
 }
 
@@ -61,9 +61,9 @@ TEST(Cli, PrintConfigShowsOverridesFromFileAndCommandLine) {
   auto r = run_command(avf + " train --config " + dir + "/run.ini --train.lr 1e-3 --stage=audio --print-config");
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("[train]\n"), std::string::npos);
-  EXPECT_NE(r.output.find("\nlr = 0.001\n"), std::string::npos) << r.output;      // command line wins
-  EXPECT_NE(r.output.find("\nepochs = 7\n"), std::string::npos) << r.output;      // from the file
-  EXPECT_NE(r.output.find("\nstage = audio\n"), std::string::npos) << r.output;   // alias
+  EXPECT_NE(r.output.find("\nlr = 0.001\n"), std::string::npos) << r.output;     // command line wins
+  EXPECT_NE(r.output.find("\nepochs = 7\n"), std::string::npos) << r.output;     // from the file
+  EXPECT_NE(r.output.find("\nstage = audio\n"), std::string::npos) << r.output;  // alias
   EXPECT_NE(r.output.find("\ntemperature = 2\n"), std::string::npos) << r.output;
 }
 
@@ -72,8 +72,8 @@ TEST(Cli, UnknownKeyInFileExitsTwoWithLocation) {
   write_file(dir + "/run.ini", "[train]\nlr = 0.5\nmomentun = 0.8\n");
   auto r = run_command(avf + " train --config " + dir + "/run.ini --print-config");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.output, "avf train: error: " + dir +
-                          "/run.ini:3: unknown key 'train.momentun' (did you mean 'train.momentum'?)\n");
+  EXPECT_EQ(r.output,
+            "avf train: error: " + dir + "/run.ini:3: unknown key 'train.momentun' (did you mean 'train.momentum'?)\n");
 }
 
 TEST(Cli, BadNumberOnCommandLineExitsTwo) {
@@ -91,8 +91,7 @@ TEST(Cli, UnknownOptionSuggestsNearest) {
 TEST(Cli, MissingConfigFileExitsTwo) {
   auto r = run_command(avf + " train --config /nonexistent.ini --print-config");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.output,
-            "avf train: error: cannot open config file '/nonexistent.ini': No such file or directory\n");
+  EXPECT_EQ(r.output, "avf train: error: cannot open config file '/nonexistent.ini': No such file or directory\n");
 }
 
 // A path that is no video is named as such, before any checkpoint is loaded (it used to surface as
@@ -100,10 +99,11 @@ TEST(Cli, MissingConfigFileExitsTwo) {
 TEST(Cli, PredictNamesAFileThatIsNotAVideo) {
   const std::string dir = make_temp_dir("avf-cli");
   write_file(dir + "/notes.txt", "not a video\n");
-  auto r = run_command(avf + " predict " + dir + "/notes.txt --visual " + dir + "/v --audio " + dir + "/a --fusion " + dir +
-                       "/f --output " + dir + "/out");
+  auto r = run_command(avf + " predict " + dir + "/notes.txt --visual " + dir + "/v --audio " + dir + "/a --fusion " +
+                       dir + "/f --output " + dir + "/out");
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("avf predict: error: " + dir + "/notes.txt: cannot open video (missing, truncated or not a "
+  EXPECT_NE(r.output.find("avf predict: error: " + dir +
+                          "/notes.txt: cannot open video (missing, truncated or not a "
                           "format FFmpeg reads)"),
             std::string::npos)
       << r.output;

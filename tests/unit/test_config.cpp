@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "core/config.h"
+#include "core/base/config.h"
 #include "run_command.h"
 
 using avf::Config;
@@ -45,8 +45,10 @@ TEST(Config, UnknownKeyNamesFileLineAndNearestKey) {
 }
 
 TEST(Config, BadValuesNameKeyAndExpectation) {
-  EXPECT_EQ(config_error("[train]\n\nlr = fast\n"), "DIR/run.ini:3: bad value for 'train.lr': 'fast' (expected a number)");
-  EXPECT_EQ(config_error("[train]\nepochs = 2.5\n"), "DIR/run.ini:2: bad value for 'train.epochs': '2.5' (expected an integer)");
+  EXPECT_EQ(config_error("[train]\n\nlr = fast\n"),
+            "DIR/run.ini:3: bad value for 'train.lr': 'fast' (expected a number)");
+  EXPECT_EQ(config_error("[train]\nepochs = 2.5\n"),
+            "DIR/run.ini:2: bad value for 'train.epochs': '2.5' (expected an integer)");
   EXPECT_EQ(config_error("[model]\nfusion = gru\n"),
             "DIR/run.ini:2: bad value for 'model.fusion': 'gru' (expected one of cross-attention, "
             "cross-attention-2stage, concat, self-attention, lstm)");

@@ -88,12 +88,13 @@ TEST(FaceDetector, ABrokenDnnModelIsNamed) {
     make_face_detector(dir + "/yunet.onnx", 0, 0.1);
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()).rfind(dir + "/yunet.onnx: cannot load the face detection model (", 0), 0u) << e.what();
+    EXPECT_EQ(std::string(e.what()).rfind(dir + "/yunet.onnx: cannot load the face detection model (", 0), 0u)
+        << e.what();
   }
 }
 
 TEST(FaceCrop, IsSquareResizedRgbCentredOnTheBoxWithBlackOutside) {
-  cv::Mat frame(100, 100, CV_8UC3, cv::Scalar(255, 0, 0));  // blue in BGR
+  cv::Mat frame(100, 100, CV_8UC3, cv::Scalar(255, 0, 0));       // blue in BGR
   frame(cv::Rect(40, 40, 20, 20)).setTo(cv::Scalar(0, 0, 255));  // a red square
   // Box = the red square; margin 0.5 -> a 40x40 crop from (30,30): red in the middle half.
   const cv::Mat crop = crop_face(frame, cv::Rect2f(40, 40, 20, 20), 0.5, 16);
@@ -111,9 +112,9 @@ TEST(FaceTracker, SmoothsHoldsThroughShortGapsAndRestartsAfterLongOnes) {
   EXPECT_FALSE(t.update(std::nullopt).has_value());
   EXPECT_EQ(*t.update(cv::Rect2f(0, 0, 10, 10)), cv::Rect2f(0, 0, 10, 10));
   EXPECT_EQ(*t.update(cv::Rect2f(10, 0, 10, 10)), cv::Rect2f(5, 0, 10, 10));  // halfway
-  EXPECT_EQ(*t.update(std::nullopt), cv::Rect2f(5, 0, 10, 10));              // held
+  EXPECT_EQ(*t.update(std::nullopt), cv::Rect2f(5, 0, 10, 10));               // held
   t.update(std::nullopt);
-  t.update(std::nullopt);                                                    // gap of 3 > 2
+  t.update(std::nullopt);  // gap of 3 > 2
   EXPECT_EQ(*t.update(cv::Rect2f(100, 100, 20, 20)), cv::Rect2f(100, 100, 20, 20));
 }
 

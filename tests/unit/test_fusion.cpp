@@ -48,10 +48,14 @@ TEST(CrossAttention, HandComputedExample) {
   // (3) X̂_a = X_a A_a: rows of X_a are (1,0), (0,1), (1,1) → rows (s, r), (1−s, 1−r), (1, 1).
   //     X̂_v = X_v A_v: rows (0,1), (1,0), (1,1) → rows (r, s), (1−r, 1−s), (1, 1).
   // (4), (5) X_att = tanh(X + X̂), written here as [l][k] (column l of the paper's K x L matrix).
-  expect_matrix(out.audio, {{std::tanh(1 + s), std::tanh(1 - s), std::tanh(2.0)},
-                            {std::tanh(r), std::tanh(2 - r), std::tanh(2.0)}}, "X_att,a");
-  expect_matrix(out.visual, {{std::tanh(r), std::tanh(2 - r), std::tanh(2.0)},
-                             {std::tanh(1 + s), std::tanh(1 - s), std::tanh(2.0)}}, "X_att,v");
+  expect_matrix(
+      out.audio,
+      {{std::tanh(1 + s), std::tanh(1 - s), std::tanh(2.0)}, {std::tanh(r), std::tanh(2 - r), std::tanh(2.0)}},
+      "X_att,a");
+  expect_matrix(
+      out.visual,
+      {{std::tanh(r), std::tanh(2 - r), std::tanh(2.0)}, {std::tanh(1 + s), std::tanh(1 - s), std::tanh(2.0)}},
+      "X_att,v");
 }
 
 TEST(CrossAttention, TemperatureDividesZ) {

@@ -24,7 +24,8 @@ std::string discover_error(const std::string& layout, const std::string& input) 
 
 TEST(Inputs, Avec2016FindsVideosAudioAndOneArffPerTarget) {
   const std::string d = make_temp_dir("avf-inputs");
-  for (const char* sub : {"recordings_video", "recordings_audio", "ratings_gold_standard/valence", "ratings_gold_standard/arousal"})
+  for (const char* sub :
+       {"recordings_video", "recordings_audio", "ratings_gold_standard/valence", "ratings_gold_standard/arousal"})
     fs::create_directories(d + "/" + sub);
   write_file(d + "/recordings_video/train_2.avi", "");
   write_file(d + "/recordings_video/dev_1.mp4", "");
@@ -36,8 +37,8 @@ TEST(Inputs, Avec2016FindsVideosAudioAndOneArffPerTarget) {
   EXPECT_EQ(ds.videos[0].id, "dev_1");
   EXPECT_EQ(ds.videos[0].partition, "dev");
   EXPECT_EQ(ds.videos[1].audio, d + "/recordings_audio/train_2.wav");
-  EXPECT_EQ(ds.videos[1].label_files,
-            (std::vector<std::string>{d + "/ratings_gold_standard/arousal/train_2.arff", d + "/ratings_gold_standard/valence/train_2.arff"}));
+  EXPECT_EQ(ds.videos[1].label_files, (std::vector<std::string>{d + "/ratings_gold_standard/arousal/train_2.arff",
+                                                                d + "/ratings_gold_standard/valence/train_2.arff"}));
   fs::remove_all(d + "/recordings_audio");
   EXPECT_EQ(discover_error("avec2016", d), d + "/recordings_audio: missing folder (required by --layout avec2016)");
 }
@@ -45,7 +46,8 @@ TEST(Inputs, Avec2016FindsVideosAudioAndOneArffPerTarget) {
 TEST(Inputs, ManifestResolvesRelativePathsAndReportsBadLines) {
   const std::string d = make_temp_dir("avf-inputs");
   write_file(d + "/l.csv", "time,valence,arousal\n0,1,2\n");
-  write_file(d + "/manifest.csv", "id,video,audio,labels,partition\nb,v/b.mp4,,l.csv,dev\na,/abs/a.mp4,a.wav,l.csv,train\n");
+  write_file(d + "/manifest.csv",
+             "id,video,audio,labels,partition\nb,v/b.mp4,,l.csv,dev\na,/abs/a.mp4,a.wav,l.csv,train\n");
   const Dataset ds = discover("manifest", d, "time");
   EXPECT_EQ(ds.targets, (std::vector<std::string>{"valence", "arousal"}));
   ASSERT_EQ(ds.videos.size(), 2u);
@@ -57,13 +59,15 @@ TEST(Inputs, ManifestResolvesRelativePathsAndReportsBadLines) {
   EXPECT_EQ(ds.videos[1].partition, "dev");
 
   write_file(d + "/bad.csv", "id,video,labels\n");
-  EXPECT_EQ(discover_error("manifest", d + "/bad.csv"), d + "/bad.csv:1: header 'id,video,labels'; expected id,video,audio,labels,partition");
+  EXPECT_EQ(discover_error("manifest", d + "/bad.csv"),
+            d + "/bad.csv:1: header 'id,video,labels'; expected id,video,audio,labels,partition");
   write_file(d + "/bad.csv", "id,video,audio,labels,partition\na,a.mp4,,l.csv\n");
   EXPECT_EQ(discover_error("manifest", d + "/bad.csv"), d + "/bad.csv:2: expected 5 fields, got 4");
   write_file(d + "/bad.csv", "id,video,audio,labels,partition\na,a.mp4,,l.csv,train\n\na,b.mp4,,l.csv,dev\n");
   EXPECT_EQ(discover_error("manifest", d + "/bad.csv"), d + "/bad.csv:4: duplicate id 'a'");
   write_file(d + "/bad.csv", "id,video,audio,labels,partition\na,,,l.csv,train\n");
-  EXPECT_EQ(discover_error("manifest", d + "/bad.csv"), d + "/bad.csv:2: id, video, labels and partition must not be empty");
+  EXPECT_EQ(discover_error("manifest", d + "/bad.csv"),
+            d + "/bad.csv:2: id, video, labels and partition must not be empty");
 }
 
 TEST(Inputs, FacesTakesImagesInNameOrder) {
@@ -74,8 +78,9 @@ TEST(Inputs, FacesTakesImagesInNameOrder) {
   write_file(d + "/labels/train_1.csv", "time,valence\n0,0\n");
   const Dataset ds = discover("faces", d, "time");
   ASSERT_EQ(ds.videos.size(), 1u);
-  EXPECT_EQ(ds.videos[0].face_images, (std::vector<std::string>{d + "/faces/train_1/0001.png", d + "/faces/train_1/0002.png",
-                                                                 d + "/faces/train_1/0010.jpg"}));
+  EXPECT_EQ(ds.videos[0].face_images,
+            (std::vector<std::string>{d + "/faces/train_1/0001.png", d + "/faces/train_1/0002.png",
+                                      d + "/faces/train_1/0010.jpg"}));
   EXPECT_EQ(ds.videos[0].audio, d + "/audio/train_1.flac");
   EXPECT_EQ(ds.targets, std::vector<std::string>{"valence"});
   EXPECT_EQ(discover_error("faces", d + "/nope"), d + "/nope: --input does not exist");

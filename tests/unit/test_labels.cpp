@@ -58,7 +58,8 @@ TEST(Arff, ReadsAvecGoldStandardWithMissingValues) {
 }
 
 TEST(Arff, EachBadLineNamesFileLineAndExpectation) {
-  EXPECT_EQ(arff_error(kArffHead + "train_1,0.0\n"), "bad.arff:9: expected 3 fields (Instance_name,frameTime,GoldStandard), got 2");
+  EXPECT_EQ(arff_error(kArffHead + "train_1,0.0\n"),
+            "bad.arff:9: expected 3 fields (Instance_name,frameTime,GoldStandard), got 2");
   EXPECT_EQ(arff_error(kArffHead + "train_1,zero,0.1\n"), "bad.arff:9: frameTime 'zero' is not a number");
   EXPECT_EQ(arff_error(kArffHead + "train_1,0.0,0.1\ntrain_1,0.04,high\n"),
             "bad.arff:10: GoldStandard 'high' is not a number (write ? for a missing value)");
@@ -71,7 +72,8 @@ TEST(Arff, EachBadLineNamesFileLineAndExpectation) {
             "bad.arff:2: attribute Instance_name has type 'numeric'; expected string");
   EXPECT_EQ(arff_error("@relation X\n@attribute Instance_name string\n@data\n"),
             "bad.arff:3: @data after 1 attributes; expected Instance_name, frameTime, GoldStandard");
-  EXPECT_EQ(arff_error("train_1,0,0\n"), "bad.arff:1: unexpected 'train_1,0,0'; expected @relation, @attribute or @data");
+  EXPECT_EQ(arff_error("train_1,0,0\n"),
+            "bad.arff:1: unexpected 'train_1,0,0'; expected @relation, @attribute or @data");
   EXPECT_EQ(arff_error("@attribute Instance_name string\n"), "bad.arff:1: @attribute before @relation");
   EXPECT_EQ(arff_error("@relation X\n"), "bad.arff: no @data section; expected an AVEC 2016 gold-standard ARFF file");
   EXPECT_EQ(arff_error(kArffHead), "bad.arff: no data rows after @data");
@@ -105,7 +107,8 @@ TEST(Csv, EachBadLineNamesFileLineAndExpectation) {
   EXPECT_EQ(csv_error("time\n0\n"), "bad.csv:1: no target column besides 'time'");
   EXPECT_EQ(csv_error("time,valence\n0,1\n0.04\n"), "bad.csv:3: expected 2 fields like the header, got 1");
   EXPECT_EQ(csv_error("time,valence\nx,1\n"), "bad.csv:2: time 'x' is not a number");
-  EXPECT_EQ(csv_error("time,valence\n0,1\n0.04,1e\n"), "bad.csv:3: valence '1e' is not a number (write ? for a missing value)");
+  EXPECT_EQ(csv_error("time,valence\n0,1\n0.04,1e\n"),
+            "bad.csv:3: valence '1e' is not a number (write ? for a missing value)");
   EXPECT_EQ(csv_error("time,valence\n0.04,1\n0.0,1\n"), "bad.csv:3: time 0.0 is not after the previous row's 0.04");
   EXPECT_EQ(csv_error("time,valence\n"), "bad.csv: no data rows after the header");
   EXPECT_EQ(csv_error(""), "bad.csv: empty label file; expected a header line");

@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "core/autocast.h"
 #include "core/models/audio_net.h"
+#include "core/models/autocast.h"
 #include "core/models/i3d.h"
 
 namespace avf {

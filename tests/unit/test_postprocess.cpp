@@ -3,8 +3,8 @@
 
 #include <cmath>
 
-#include "core/ccc.h"
-#include "core/postprocess.h"
+#include "core/evaluation/ccc.h"
+#include "core/evaluation/postprocess.h"
 
 namespace avf {
 namespace {

@@ -11,10 +11,10 @@
 #include <optional>
 #include <thread>
 
-#include "core/config.h"
-#include "core/exit_codes.h"
-#include "dist/atomic_file.h"
-#include "dist/checkpoint_store.h"
+#include "core/base/config.h"
+#include "core/base/exit_codes.h"
+#include "core/base/files.h"
+#include "core/training/checkpoint_store.h"
 #include "dist/preemption.h"
 #include "run_command.h"
 

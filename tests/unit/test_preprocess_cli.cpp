@@ -2,18 +2,18 @@
 // other videos complete, a run killed with SIGKILL resumes to identical shards, inspect verifies.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fmt/format.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 
+#include "core/base/files.h"
+#include "core/base/h5.h"
 #include "corpus.h"
 #include "damage.h"
-#include "core/h5.h"
-#include "dist/atomic_file.h"
 #include "fs_test_support.h"
 #include "run_command.h"
 
@@ -31,7 +31,8 @@ json read_json(const std::string& path) {
 
 std::map<std::string, std::string> shard_hashes(const std::string& dir) {
   std::map<std::string, std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) out[e.path().filename().string()] = avf::dist::sha256_file(e.path().string());
+  for (const auto& e : fs::directory_iterator(dir))
+    out[e.path().filename().string()] = avf::sha256_file(e.path().string());
   return out;
 }
 
@@ -44,22 +45,34 @@ TEST(PreprocessCli, BadInputsFailWithClearMessagesWhileTheOthersComplete) {
   const std::string v = c + "/recordings_video/", a = c + "/recordings_audio/";
   const auto r0 = run_command(
       "set -e; head -c 150000 " + v + "train_1.avi > " + v + "t && mv " + v + "t " + v + "train_1.avi; " +  // truncated
-      "echo 'not a video' > " + v + "train_2.avi; " +
-      "head -c 44 " + a + "train_3.wav > " + a + "t && mv " + a + "t " + a + "train_3.wav; " +  // header, no samples
-      "sed -i '12s/.*/train_4,0.120000,oops/' " + c + "/ratings_gold_standard/arousal/train_4.arff; " +
-      "sox " + a + "dev_1.wav " + a + "t.wav trim 0 1 && mv " + a + "t.wav " + a + "dev_1.wav; " +
+      "echo 'not a video' > " + v + "train_2.avi; " + "head -c 44 " + a + "train_3.wav > " + a + "t && mv " + a + "t " +
+      a + "train_3.wav; " +  // header, no samples
+      "sed -i '12s/.*/train_4,0.120000,oops/' " + c + "/ratings_gold_standard/arousal/train_4.arff; " + "sox " + a +
+      "dev_1.wav " + a + "t.wav trim 0 1 && mv " + a + "t.wav " + a + "dev_1.wav; " +
       "ffmpeg -loglevel error -y -f lavfi -i color=c=gray:s=160x120:d=3:r=25 -c:v mjpeg " + v + "dev_2.avi");
   ASSERT_EQ(r0.exit_code, 0) << r0.output;
   const std::string out = fs::path(c).parent_path().string() + "/shards";
-  const auto r = run_command(avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 32 --progress off");
+  const auto r =
+      run_command(avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 32 --progress off");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "failed train_1: " + v + "train_1.avi: truncated video: decoded ")) << r.output;
   EXPECT_TRUE(contains(r.output, "of the 75 frames the container announces")) << r.output;
-  EXPECT_TRUE(contains(r.output, "failed train_2: " + v + "train_2.avi: cannot open video (missing, truncated or not a format FFmpeg reads)")) << r.output;
+  EXPECT_TRUE(contains(
+      r.output,
+      "failed train_2: " + v + "train_2.avi: cannot open video (missing, truncated or not a format FFmpeg reads)"))
+      << r.output;
   EXPECT_TRUE(contains(r.output, "failed train_3: " + a + "train_3.wav: audio stream contains no samples")) << r.output;
-  EXPECT_TRUE(contains(r.output, "failed train_4: " + c + "/ratings_gold_standard/arousal/train_4.arff:12: GoldStandard 'oops' is not a number")) << r.output;
-  EXPECT_TRUE(contains(r.output, "failed dev_1: " + a + "dev_1.wav: mismatched lengths: audio is 1.00 s but the video is 3.00 s (75 frames at 25 fps)")) << r.output;
-  EXPECT_TRUE(contains(r.output, "failed dev_2: " + v + "dev_2.avi: no face found in any of its 75 frames (detector haar)")) << r.output;
+  EXPECT_TRUE(contains(
+      r.output,
+      "failed train_4: " + c + "/ratings_gold_standard/arousal/train_4.arff:12: GoldStandard 'oops' is not a number"))
+      << r.output;
+  EXPECT_TRUE(contains(
+      r.output, "failed dev_1: " + a +
+                    "dev_1.wav: mismatched lengths: audio is 1.00 s but the video is 3.00 s (75 frames at 25 fps)"))
+      << r.output;
+  EXPECT_TRUE(
+      contains(r.output, "failed dev_2: " + v + "dev_2.avi: no face found in any of its 75 frames (detector haar)"))
+      << r.output;
   EXPECT_TRUE(contains(r.output, "summary: 1 videos ok (0 unchanged and skipped), 6 failed; 75 frames")) << r.output;
 
   const json m = read_json(out + "/manifest.json");
@@ -68,7 +81,8 @@ TEST(PreprocessCli, BadInputsFailWithClearMessagesWhileTheOthersComplete) {
   EXPECT_EQ(m["failed"].size(), 6u);
   EXPECT_EQ(run_command(avf_bin + " inspect " + out + " --verify").exit_code, 0);
   // The same run with --allow-failures exits 0 (and skips the unchanged shard).
-  const auto r2 = run_command(avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 32 --progress off --allow-failures");
+  const auto r2 = run_command(avf_bin + " preprocess --input " + c + " --output " + out +
+                              " --face-size 32 --progress off --allow-failures");
   EXPECT_EQ(r2.exit_code, 0) << r2.output;
   EXPECT_TRUE(contains(r2.output, "1 unchanged and skipped")) << r2.output;
 }
@@ -77,13 +91,15 @@ TEST(PreprocessCli, KilledRunResumesToIdenticalShards) {
   const std::string c = make_test_corpus("avf-kill", 3, 2);
   const std::string base = fs::path(c).parent_path().string();
   // --shard-size 100KiB: one video per shard, so a kill lands between finished and unfinished shards.
-  const std::string cmd = avf_bin + " preprocess --input " + c + " --face-size 32 --shard-size 100KiB --progress off --output ";
+  const std::string cmd =
+      avf_bin + " preprocess --input " + c + " --face-size 32 --shard-size 100KiB --progress off --output ";
   ASSERT_EQ(run_command(cmd + base + "/clean").exit_code, 0);
 
   // A fresh run killed while it writes the second shard: no manifest, the first shard complete.
   const std::string out = base + "/killed";
-  const std::string kill_at_second_shard = " > " + base + "/killed.log 2>&1 & pid=$!; while [ ! -e " + out +
-                                           "/shard-00001.h5.partial ]; do sleep 0.02; done; kill -9 $pid; wait $pid; echo status=$?";
+  const std::string kill_at_second_shard =
+      " > " + base + "/killed.log 2>&1 & pid=$!; while [ ! -e " + out +
+      "/shard-00001.h5.partial ]; do sleep 0.02; done; kill -9 $pid; wait $pid; echo status=$?";
   const auto k = run_command("mkdir -p " + out + "; " + cmd + out + kill_at_second_shard);
   EXPECT_TRUE(contains(k.output, "status=137")) << k.output;
   EXPECT_FALSE(fs::exists(out + "/manifest.json"));  // nothing claims to be complete
@@ -118,7 +134,8 @@ TEST(PreprocessCli, FullDiskFailsTheShardWithItsPathAndReasonAndWritesNoManifest
   const std::string out = disk.path() + "/shards";
   // An earlier complete dataset there must not survive as if the new one were complete.
   ASSERT_EQ(run_command("mkdir -p " + out + " && echo '{}' > " + out + "/manifest.json").exit_code, 0);
-  for (const std::string launch : {std::string(), std::string("mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 ")}) {
+  for (const std::string launch :
+       {std::string(), std::string("mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 ")}) {
     SCOPED_TRACE(launch.empty() ? "1 rank" : "2 ranks");
     const auto r = run_command(launch + avf_bin + " preprocess --input " + c + " --output " + out +
                                " --face-size 32 --shard-size 64KiB --progress off");
@@ -154,7 +171,8 @@ TEST(PreprocessCli, ChangedParametersRedoShardsAndStaleShardsAreRemoved) {
 TEST(PreprocessCli, InspectSummarisesVerifyCatchesACorruptShardAndARerunRepairsIt) {
   const std::string c = make_test_corpus("avf-inspect", 2, 2);
   const std::string out = fs::path(c).parent_path().string() + "/shards";
-  const std::string preprocess = avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 24 --progress off";
+  const std::string preprocess =
+      avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 24 --progress off";
   ASSERT_EQ(run_command(preprocess).exit_code, 0);
   const auto r = run_command(avf_bin + " inspect " + out + " --verify");
   EXPECT_EQ(r.exit_code, 0) << r.output;
@@ -173,7 +191,8 @@ TEST(PreprocessCli, InspectSummarisesVerifyCatchesACorruptShardAndARerunRepairsI
   EXPECT_TRUE(contains(bad.output, "differs from the manifest's")) << bad.output;
   // Its inputs did not change, but its bytes no longer match the manifest: a re-run rewrites it.
   const auto fix = run_command(preprocess);
-  EXPECT_TRUE(contains(fix.output, "shard-00000.h5: changed since manifest.json was written, rewriting it")) << fix.output;
+  EXPECT_TRUE(contains(fix.output, "shard-00000.h5: changed since manifest.json was written, rewriting it"))
+      << fix.output;
   EXPECT_EQ(run_command(avf_bin + " inspect " + out + " --verify").exit_code, 0);
 }
 
@@ -223,7 +242,8 @@ std::vector<float> read_video_floats(const std::string& dir, const std::string& 
 TEST(PreprocessCli, OutputInsideTheInputIsRefused) {
   const std::string c = make_test_corpus("avf-inside", 1, 2);
   for (const std::string& out : {c + "/ratings_gold_standard/shards", c, c + "/recordings_video/../shards"}) {
-    const auto r = run_command(avf_bin + " preprocess --input " + c + "/ --output " + out + " --face-size 16 --progress off");
+    const auto r =
+        run_command(avf_bin + " preprocess --input " + c + "/ --output " + out + " --face-size 16 --progress off");
     EXPECT_EQ(r.exit_code, 2) << r.output;
     EXPECT_EQ(r.output, "avf preprocess: error: command line: --output '" + out + "' is inside --input '" + c +
                             "/', whose folders the avec2016 layout reads as input; expected an output folder outside "
@@ -248,7 +268,8 @@ void write_zero_labels(const std::string& path, int frames) {
 // tolerate no bad packet at all.
 TEST(PreprocessCli, RealVideoWithAnIncompleteAc3FrameIsKept) {
   const std::string megamind = "/usr/share/doc/opencv-doc/examples/data/Megamind.avi";
-  if (!fs::exists(megamind)) GTEST_SKIP() << megamind << " is missing: install Debian's opencv-doc (tools/install-deps does)";
+  if (!fs::exists(megamind))
+    GTEST_SKIP() << megamind << " is missing: install Debian's opencv-doc (tools/install-deps does)";
   const std::string base = make_temp_dir("avf-megamind");
   write_zero_labels(base + "/labels.csv", 282);  // 11.26 s at 25 fps
   write_file(base + "/manifest.csv", "id,video,audio,labels,partition\nmegamind," + megamind + ",,labels.csv,train\n");
@@ -256,8 +277,9 @@ TEST(PreprocessCli, RealVideoWithAnIncompleteAc3FrameIsKept) {
                           "/shards --face-size 32 --progress off";
   const auto r = run_command(cmd);
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  const std::string bad = megamind + ": 1 of 352 audio packets could not be decoded (the first at 0.00 s: "
-                                     "Invalid data found when processing input)";
+  const std::string bad = megamind +
+                          ": 1 of 352 audio packets could not be decoded (the first at 0.00 s: "
+                          "Invalid data found when processing input)";
   EXPECT_TRUE(contains(r.output, bad + "; skipped, their time filled with silence")) << r.output;
   EXPECT_TRUE(contains(r.output, "summary: 1 videos ok (0 unchanged and skipped), 0 failed; 282 frames")) << r.output;
   // The incomplete frame is the first one: the 32 ms of silence it leaves keep the others in place.
@@ -280,36 +302,43 @@ TEST(PreprocessCli, DamagedPacketsAreSkippedUpToTheLimit) {
   const auto mux = run_command("ffmpeg -loglevel error -i " + c + "/recordings_video/train_1.mp4 -i " + c +
                                "/recordings_audio/train_1.wav -c:v copy -c:a aac -threads 1 " + base + "/clean.mp4");
   ASSERT_EQ(mux.exit_code, 0) << mux.output;
-  for (const char* name : {"few", "audio_bad", "video_bad"}) fs::copy_file(base + "/clean.mp4", base + "/" + name + ".mp4");
+  for (const char* name : {"few", "audio_bad", "video_bad"})
+    fs::copy_file(base + "/clean.mp4", base + "/" + name + ".mp4");
   const int audio_packets = damage_packets(base + "/few.mp4", 1, {100});
   const int video_packets = damage_packets(base + "/few.mp4", 0, {100});
   ASSERT_EQ(video_packets, 200);
   damage_packets(base + "/audio_bad.mp4", 1, packet_range(100, 20));  // 5% of the audio
   damage_packets(base + "/video_bad.mp4", 0, packet_range(100, 10));  // 5% of the video
   write_zero_labels(base + "/labels.csv", 200);
-  write_file(base + "/manifest.csv", "id,video,audio,labels,partition\n"
-                                     "few,few.mp4,,labels.csv,train\n"
-                                     "audio_bad,audio_bad.mp4,,labels.csv,train\n"
-                                     "video_bad,video_bad.mp4,,labels.csv,train\n");
+  write_file(base + "/manifest.csv",
+             "id,video,audio,labels,partition\n"
+             "few,few.mp4,,labels.csv,train\n"
+             "audio_bad,audio_bad.mp4,,labels.csv,train\n"
+             "video_bad,video_bad.mp4,,labels.csv,train\n");
   const std::string cmd = avf_bin + " preprocess --layout manifest --input " + base + "/manifest.csv --output " + base +
                           "/shards --face-size 32 --progress off";
   const auto r = run_command(cmd);
   EXPECT_EQ(r.exit_code, 1) << r.output;
-  const std::string audio_total = fmt::format(" of {} audio packets could not be decoded (the first at ", audio_packets);
+  const std::string audio_total =
+      fmt::format(" of {} audio packets could not be decoded (the first at ", audio_packets);
   EXPECT_TRUE(contains(r.output, base + "/few.mp4: 1" + audio_total)) << r.output;
   EXPECT_TRUE(contains(r.output, "; skipped, their time filled with silence")) << r.output;
   EXPECT_TRUE(contains(r.output, base + "/few.mp4: 1 of 200 video packets could not be decoded (the first at 4.00 s); "
-                                        "skipped, the frame before each one shown in its place")) << r.output;
+                                        "skipped, the frame before each one shown in its place"))
+      << r.output;
   EXPECT_TRUE(contains(r.output, "failed audio_bad: " + base + "/audio_bad.mp4: 20" + audio_total)) << r.output;
-  EXPECT_TRUE(contains(r.output, "failed video_bad: " + base + "/video_bad.mp4: 10 of 200 video packets could not be "
-                                 "decoded (the first at 4.00 s), more than --max-bad-fraction 0.01 of them allows")) << r.output;
+  EXPECT_TRUE(contains(r.output, "failed video_bad: " + base +
+                                     "/video_bad.mp4: 10 of 200 video packets could not be "
+                                     "decoded (the first at 4.00 s), more than --max-bad-fraction 0.01 of them allows"))
+      << r.output;
   EXPECT_TRUE(contains(r.output, "summary: 1 videos ok (0 unchanged and skipped), 2 failed; 200 frames")) << r.output;
   EXPECT_EQ(read_json(base + "/shards/manifest.json")["videos"][0]["id"], "few");
 
   // A looser limit keeps all three, still at 200 frames each: skipped packets do not shift time.
   const auto loose = run_command(cmd + " --max-bad-fraction 0.1");
   EXPECT_EQ(loose.exit_code, 0) << loose.output;
-  EXPECT_TRUE(contains(loose.output, "summary: 3 videos ok (0 unchanged and skipped), 0 failed; 600 frames")) << loose.output;
+  EXPECT_TRUE(contains(loose.output, "summary: 3 videos ok (0 unchanged and skipped), 0 failed; 600 frames"))
+      << loose.output;
   const auto bad = run_command(cmd + " --max-bad-fraction 2");
   EXPECT_EQ(bad.exit_code, 2) << bad.output;
   EXPECT_EQ(bad.output, "avf preprocess: error: command line: --max-bad-fraction 2: expected a fraction 0..1\n");
@@ -322,21 +351,33 @@ TEST(PreprocessCli, ManifestAndFacesLayoutsGiveTheSameLabelsAsAvec) {
   // Labels as one CSV with the targets in another order; a video carrying its own audio stream;
   // the frames as a folder of images for the faces layout.
   const auto prep = run_command(
-      "set -e; cd " + base + "; mkdir -p m faces/faces/train_1 faces/audio faces/labels; "
-      "grep '^train_1' " + gs + "valence/train_1.arff | cut -d, -f2,3 > v.txt; "
-      "grep '^train_1' " + gs + "arousal/train_1.arff | cut -d, -f3 > a.txt; "
+      "set -e; cd " + base +
+      "; mkdir -p m faces/faces/train_1 faces/audio faces/labels; "
+      "grep '^train_1' " +
+      gs +
+      "valence/train_1.arff | cut -d, -f2,3 > v.txt; "
+      "grep '^train_1' " +
+      gs +
+      "arousal/train_1.arff | cut -d, -f3 > a.txt; "
       "(echo 'valence,time,arousal'; paste -d, v.txt a.txt | awk -F, '{print $2\",\"$1\",\"$3}') > m/train_1.csv; "
-      "ffmpeg -loglevel error -i " + c + "/recordings_video/train_1.mp4 -i " + c + "/recordings_audio/train_1.wav "
+      "ffmpeg -loglevel error -i " +
+      c + "/recordings_video/train_1.mp4 -i " + c +
+      "/recordings_audio/train_1.wav "
       "-c:v copy -c:a aac m/train_1.mp4; "
       "printf 'id,video,audio,labels,partition\\nsubject_a,train_1.mp4,,train_1.csv,train\\n' > m/manifest.csv; "
-      "ffmpeg -loglevel error -i " + c + "/recordings_video/train_1.mp4 faces/faces/train_1/%04d.png; "
-      "cp " + c + "/recordings_audio/train_1.wav faces/audio/; cp m/train_1.csv faces/labels/");
+      "ffmpeg -loglevel error -i " +
+      c +
+      "/recordings_video/train_1.mp4 faces/faces/train_1/%04d.png; "
+      "cp " +
+      c + "/recordings_audio/train_1.wav faces/audio/; cp m/train_1.csv faces/labels/");
   ASSERT_EQ(prep.exit_code, 0) << prep.output;
   const std::string common = " --face-size 16 --progress off --output ";
   ASSERT_EQ(run_command(avf_bin + " preprocess --input " + c + common + base + "/o-avec").exit_code, 0);
-  const auto rm = run_command(avf_bin + " preprocess --layout manifest --input " + base + "/m/manifest.csv" + common + base + "/o-manifest");
+  const auto rm = run_command(avf_bin + " preprocess --layout manifest --input " + base + "/m/manifest.csv" + common +
+                              base + "/o-manifest");
   ASSERT_EQ(rm.exit_code, 0) << rm.output;
-  const auto rf = run_command(avf_bin + " preprocess --layout faces --input " + base + "/faces" + common + base + "/o-faces");
+  const auto rf =
+      run_command(avf_bin + " preprocess --layout faces --input " + base + "/faces" + common + base + "/o-faces");
   ASSERT_EQ(rf.exit_code, 0) << rf.output;
 
   const json mm = read_json(base + "/o-manifest/manifest.json");
@@ -380,7 +421,8 @@ double pearson(const std::vector<double>& x, const std::vector<double>& y) {
   double mx = 0, my = 0;
   for (size_t i = 0; i < x.size(); ++i) mx += x[i] / n, my += y[i] / n;
   double sxy = 0, sxx = 0, syy = 0;
-  for (size_t i = 0; i < x.size(); ++i) sxy += (x[i] - mx) * (y[i] - my), sxx += (x[i] - mx) * (x[i] - mx), syy += (y[i] - my) * (y[i] - my);
+  for (size_t i = 0; i < x.size(); ++i)
+    sxy += (x[i] - mx) * (y[i] - my), sxx += (x[i] - mx) * (x[i] - mx), syy += (y[i] - my) * (y[i] - my);
   return sxy / std::sqrt(sxx * syy);
 }
 
@@ -389,10 +431,10 @@ double pearson(const std::vector<double>& x, const std::vector<double>& y) {
 TEST(MakeCorpus, IsDeterministicBySeed) {
   const std::string a = make_test_corpus("avf-corpus-a", 1, 2), b = make_test_corpus("avf-corpus-b", 1, 2);
   const std::string other = make_test_corpus("avf-corpus-c", 1, 2, "--seed 8");
-  for (const char* f : {"/recordings_video/train_1.mp4", "/recordings_audio/train_1.wav", "/ratings_gold_standard/valence/train_1.arff",
-                        "/ratings_gold_standard/arousal/train_1.arff"}) {
-    EXPECT_EQ(avf::dist::sha256_file(a + f), avf::dist::sha256_file(b + f)) << f;
-    EXPECT_NE(avf::dist::sha256_file(a + f), avf::dist::sha256_file(other + f)) << f;
+  for (const char* f : {"/recordings_video/train_1.mp4", "/recordings_audio/train_1.wav",
+                        "/ratings_gold_standard/valence/train_1.arff", "/ratings_gold_standard/arousal/train_1.arff"}) {
+    EXPECT_EQ(avf::sha256_file(a + f), avf::sha256_file(b + f)) << f;
+    EXPECT_NE(avf::sha256_file(a + f), avf::sha256_file(other + f)) << f;
   }
 }
 
@@ -402,7 +444,8 @@ TEST(MakeCorpus, IsDeterministicBySeed) {
 TEST(MakeCorpus, ValenceIsVisibleArousalAudibleAndFacesAreFoundWhereDrawn) {
   const std::string c = make_test_corpus("avf-semantics", 2, 20);
   const std::string out = fs::path(c).parent_path().string() + "/shards";
-  const auto r = run_command(avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 32 --progress off");
+  const auto r =
+      run_command(avf_bin + " preprocess --input " + c + " --output " + out + " --face-size 32 --progress off");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   const json m = read_json(out + "/manifest.json");
   for (const auto& v : m["videos"]) {
@@ -436,7 +479,8 @@ TEST(MakeCorpus, ValenceIsVisibleArousalAudibleAndFacesAreFoundWhereDrawn) {
         ASSERT_TRUE(std::getline(csv, line)) << "rendered CSV ends at frame " << i;
         int frame = 0;
         auto& r = rendered[i];
-        ASSERT_EQ(std::sscanf(line.c_str(), "%d,%d,%f,%f,%f,%f,%d", &frame, &r.hidden, &r.x, &r.y, &r.w, &r.h, &r.silent), 7)
+        ASSERT_EQ(
+            std::sscanf(line.c_str(), "%d,%d,%f,%f,%f,%f,%d", &frame, &r.hidden, &r.x, &r.y, &r.w, &r.h, &r.silent), 7)
             << line;
       }
     }
@@ -482,6 +526,7 @@ TEST(MakeCorpus, ValenceIsVisibleArousalAudibleAndFacesAreFoundWhereDrawn) {
     }
     EXPECT_LE(hidden_found, hidden / 50) << hidden_found << " of " << hidden << " hidden frames have a face";
     EXPECT_GE(visible_found, visible * 7 / 10) << visible_found << " of " << visible << " visible frames have a face";
-    EXPECT_GE(boxes_on_face, visible_found * 9 / 10) << boxes_on_face << " of " << visible_found << " boxes on the face";
+    EXPECT_GE(boxes_on_face, visible_found * 9 / 10)
+        << boxes_on_face << " of " << visible_found << " boxes on the face";
   }
 }

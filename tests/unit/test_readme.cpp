@@ -7,14 +7,15 @@
 #include <regex>
 #include <sstream>
 
-#include "core/config.h"
+#include "core/base/config.h"
 
 TEST(Readme, ConfigTableMatchesSchema) {
   std::ifstream in(std::string(AVF_SOURCE_DIR) + "/docs/configuration.md");
   std::stringstream ss;
   ss << in.rdbuf();
   const std::string readme = ss.str();
-  const std::string begin = "<!-- config-table: generated from the schema; tests/unit/test_readme.cpp checks it is current -->\n";
+  const std::string begin =
+      "<!-- config-table: generated from the schema; tests/unit/test_readme.cpp checks it is current -->\n";
   const auto b = readme.find(begin);
   const auto e = readme.find("<!-- end config-table -->");
   ASSERT_NE(b, std::string::npos);

@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "core/shard_format.h"
+#include "core/data/shard_format.h"
 #include "preprocess/plan.h"
 #include "preprocess/shard_summary.h"
 #include "preprocess/shard_writer.h"
@@ -83,7 +83,8 @@ TEST(ShardWriter, OnlyACommittedShardExistsAndReadsBack) {
   pre::VideoAttrs a;
   a.id = "train_1";
   a.partition = "train";
-  w.end_video(a, {1, 0, 1}, std::vector<float>(12, 1.0f), std::vector<float>(6, -3.0f), 2, std::vector<float>(3, 0.5f), {"valence"});
+  w.end_video(a, {1, 0, 1}, std::vector<float>(12, 1.0f), std::vector<float>(6, -3.0f), 2, std::vector<float>(3, 0.5f),
+              {"valence"});
   EXPECT_THROW(w.end_video(a, {1}, {}, {}, 2, {}, {"valence"}), std::logic_error);  // frame counts disagree
   w.commit(R"([{"id":"bad","reason":"test"}])");
   const auto info = pre::read_shard_info(path);

@@ -1,4 +1,4 @@
-// Streaming videos through the networks (core/stream.h): batches run on across video boundaries and
+// Streaming videos through the networks (core/data/stream.h): batches run on across video boundaries and
 // are full but the last; each sequence meets the same batch whatever the number of ranks; the loader
 // hands out, in order, exactly the batches make_batch builds; frames, sequences and the time split
 // are counted. Runs on the e2e fixture's shards (AVF_TEST_SHARDS).
@@ -8,9 +8,9 @@
 #include <cstdlib>
 #include <numeric>
 
-#include "core/config.h"
-#include "core/stage_data.h"
-#include "core/stream.h"
+#include "core/base/config.h"
+#include "core/data/stage_data.h"
+#include "core/data/stream.h"
 #include "dist/sampler.h"
 
 using namespace avf;

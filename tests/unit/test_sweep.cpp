@@ -10,8 +10,8 @@
 #include <fstream>
 #include <set>
 
-#include "core/config.h"
-#include "dist/atomic_file.h"
+#include "core/base/config.h"
+#include "core/base/files.h"
 #include "jobs/process.h"
 #include "jobs/report.h"
 #include "jobs/runner.h"
@@ -32,7 +32,7 @@ Validation val(int epoch, double v) { return {epoch, v, {}}; }
 
 // How many times `needle` occurs in the file at `path`.
 int occurrences(const std::string& path, const std::string& needle) {
-  const std::string text = avf::dist::read_file(path);
+  const std::string text = avf::read_file(path);
   int n = 0;
   for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + needle.size())) ++n;
   return n;
@@ -102,8 +102,8 @@ TEST(SweepSpec, RandomDrawsAreSeededInBoundsAndCombinedWithTheGrid) {
 
 TEST(SweepSpec, DuplicateDrawsCollapse) {
   const auto dir = make_temp_dir("spec");
-  const auto trials =
-      plan_trials(load_sweep_spec(write_spec(dir, "[sweep]\ntrials = 20\n[random]\nmodel.fusion = choice(concat, lstm)\n")));
+  const auto trials = plan_trials(
+      load_sweep_spec(write_spec(dir, "[sweep]\ntrials = 20\n[random]\nmodel.fusion = choice(concat, lstm)\n")));
   EXPECT_EQ(trials.size(), 2u);
 }
 
@@ -117,10 +117,13 @@ TEST(SweepSpec, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
     }
     return "no error";
   };
-  EXPECT_NE(error_of("[grid]\ntrain.lrr = 1, 2\n").find("unknown configuration key 'train.lrr' (did you mean 'train.lr'?)"),
+  EXPECT_NE(
+      error_of("[grid]\ntrain.lrr = 1, 2\n").find("unknown configuration key 'train.lrr' (did you mean 'train.lr'?)"),
+      std::string::npos);
+  EXPECT_NE(error_of("[random]\ntrain.lr = gauss(1, 2)\n").find("[random] train.lr: expected uniform(a, b)"),
             std::string::npos);
-  EXPECT_NE(error_of("[random]\ntrain.lr = gauss(1, 2)\n").find("[random] train.lr: expected uniform(a, b)"), std::string::npos);
-  EXPECT_NE(error_of("[resources]\ntime = 1h\n").find("[resources] time: expected a SLURM time limit"), std::string::npos);
+  EXPECT_NE(error_of("[resources]\ntime = 1h\n").find("[resources] time: expected a SLURM time limit"),
+            std::string::npos);
   EXPECT_NE(error_of("[resources]\npartition = gpu;reboot\n").find("may only contain letters"), std::string::npos);
   EXPECT_NE(error_of("[resources]\nranks = 0\n").find("expected an integer >= 1, got '0'"), std::string::npos);
   EXPECT_NE(error_of("[sweep]\nmode = maximum\n").find("expected max | min"), std::string::npos);
@@ -128,8 +131,9 @@ TEST(SweepSpec, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
   EXPECT_NE(error_of("[grid]\nmodel.fusion = concat, transformer\n").find("transformer"), std::string::npos);
   EXPECT_NE(error_of("[fixed]\ntrain.out = /tmp/x\n").find("cannot be set"), std::string::npos);
   EXPECT_NE(error_of("[sweep]\nbase = missing.ini\n").find("missing.ini' does not exist"), std::string::npos);
-  EXPECT_NE(error_of("[sweep]\nmetric = valance\n").find("[sweep] metric: expected mean, valence, arousal, got 'valance'"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("[sweep]\nmetric = valance\n").find("[sweep] metric: expected mean, valence, arousal, got 'valance'"),
+      std::string::npos);
   EXPECT_NE(error_of("[sweep]\nfoo = 1\n").find("spec.ini: [sweep] foo: unknown key"), std::string::npos);
 }
 
@@ -144,20 +148,23 @@ TEST(SweepSpec, DuplicateKeysNameBothLines) {
     }
     return "no error";
   };
-  EXPECT_EQ(error_of("[grid]\ntrain.lr = 0.1, 0.2\ntrain.lr = 0.3\n"),
-            path + ":3: duplicate key 'grid.train.lr': already set at " + path + ":2 (expected each key once per file)");
+  EXPECT_EQ(
+      error_of("[grid]\ntrain.lr = 0.1, 0.2\ntrain.lr = 0.3\n"),
+      path + ":3: duplicate key 'grid.train.lr': already set at " + path + ":2 (expected each key once per file)");
   // Across a repeated section, where Boost would silently keep the last value.
   EXPECT_EQ(error_of("[sweep]\nseed = 1\n[grid]\ntrain.lr = 0.1\n[sweep]\nseed = 2\n"),
             path + ":6: duplicate key 'sweep.seed': already set at " + path + ":2 (expected each key once per file)");
   // The same configuration key in two sections is another matter (and has its own message).
-  EXPECT_NE(error_of("[grid]\ntrain.lr = 0.1, 0.2\n[random]\ntrain.lr = uniform(0.1, 0.2)\n").find("also listed in [grid]"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of("[grid]\ntrain.lr = 0.1, 0.2\n[random]\ntrain.lr = uniform(0.1, 0.2)\n").find("also listed in [grid]"),
+      std::string::npos);
 }
 
 TEST(SweepQuoting, ShellQuoteSurvivesBashLiterally) {
   const auto dir = make_temp_dir("quote");
-  for (const std::string& nasty : std::vector<std::string>{"plain", "two words", "it's", "$(touch " + dir + "/pwned)", "`touch " + dir + "/pwned`",
-                                  "a;b|c&d>e", "\"double\" 'single' \\back", "*?[x]~", "-n", ""}) {
+  for (const std::string& nasty :
+       std::vector<std::string>{"plain", "two words", "it's", "$(touch " + dir + "/pwned)", "`touch " + dir + "/pwned`",
+                                "a;b|c&d>e", "\"double\" 'single' \\back", "*?[x]~", "-n", ""}) {
     const auto r = run_command("printf '%s' " + shell_quote(nasty));
     EXPECT_EQ(r.output, nasty);
   }
@@ -201,8 +208,10 @@ TEST(SweepQuoting, RenderedArrayScriptRunsWithOddPaths) {
   const std::string fake_avf = odd + "/avf";
   write_file(fake_avf, "#!/bin/sh\nfor a in \"$@\"; do printf '<%s>\\n' \"$a\"; done\n");
   fs::permissions(fake_avf, fs::perms::owner_all);
-  const auto spec = load_sweep_spec(write_spec(root, "[sweep]\nname = odd\nout = sw\n[grid]\ntrain.lr = 0.1, 0.2\n"
-                                                     "[resources]\nranks = 2\ncpus-per-rank = 3\ntime = 0:10:00\nthrottle = 1\n"));
+  const auto spec =
+      load_sweep_spec(write_spec(root,
+                                 "[sweep]\nname = odd\nout = sw\n[grid]\ntrain.lr = 0.1, 0.2\n"
+                                 "[resources]\nranks = 2\ncpus-per-rank = 3\ntime = 0:10:00\nthrottle = 1\n"));
   const auto trials = plan_trials(spec);
   prepare_sweep(spec, trials);
   auto plan = load_plan(spec.out);
@@ -218,16 +227,20 @@ TEST(SweepQuoting, RenderedArrayScriptRunsWithOddPaths) {
   write_file(root + "/job.sh", script);
   const auto r = run_command("SLURM_ARRAY_TASK_ID=1 bash " + shell_quote(root + "/job.sh"));
   EXPECT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(r.output, "<sweep>\n<trial>\n<" + odd + ">\n<" + trials[1].id +
-                          ">\n<--slurm>\n<-->\n<srun>\n<--mpi=pmix>\n<--kill-on-bad-exit=1>\n<--ntasks=2>\n<--cpus-per-task=3>\n");
+  EXPECT_EQ(
+      r.output,
+      "<sweep>\n<trial>\n<" + odd + ">\n<" + trials[1].id +
+          ">\n<--slurm>\n<-->\n<srun>\n<--mpi=pmix>\n<--kill-on-bad-exit=1>\n<--ntasks=2>\n<--cpus-per-task=3>\n");
   EXPECT_FALSE(fs::exists(root + "/pwned"));
 }
 
 TEST(SweepEarlyStopping, MedianRule) {
   EarlyStopRule rule{"median", 2, 3, 3};
-  const std::vector<std::vector<Validation>> others{curve({0.2, 0.4, 0.5}), curve({0.3, 0.5, 0.6}), curve({0.1, 0.3, 0.4})};
+  const std::vector<std::vector<Validation>> others{curve({0.2, 0.4, 0.5}), curve({0.3, 0.5, 0.6}),
+                                                    curve({0.1, 0.3, 0.4})};
   EXPECT_EQ(early_stop_reason(rule, "max", curve({0.0}), others), "");  // within the grace period
-  EXPECT_NE(early_stop_reason(rule, "max", curve({0.1, 0.2}), others).find("median rule at epoch 2"), std::string::npos);
+  EXPECT_NE(early_stop_reason(rule, "max", curve({0.1, 0.2}), others).find("median rule at epoch 2"),
+            std::string::npos);
   EXPECT_EQ(early_stop_reason(rule, "max", curve({0.1, 0.45}), others), "");  // above the median 0.4
   // Too few others at this epoch: no decision.
   EXPECT_EQ(early_stop_reason(rule, "max", curve({0.1, 0.2, 0.2, 0.2}), others), "");
@@ -238,7 +251,8 @@ TEST(SweepEarlyStopping, MedianRule) {
 
 TEST(SweepEarlyStopping, AshaRungs) {
   EarlyStopRule rule{"asha", 1, 3, 3};  // rungs at epochs 1, 3, 9
-  const std::vector<std::vector<Validation>> others{curve({0.5, 0.6, 0.7}), curve({0.4, 0.5, 0.6}), curve({0.3, 0.4, 0.5})};
+  const std::vector<std::vector<Validation>> others{curve({0.5, 0.6, 0.7}), curve({0.4, 0.5, 0.6}),
+                                                    curve({0.3, 0.4, 0.5})};
   // Epoch 1 rung: the top third of {0.5, 0.4, 0.3} is above the 2/3 quantile 0.433.
   EXPECT_NE(early_stop_reason(rule, "max", curve({0.42}), others).find("asha rung at epoch 1"), std::string::npos);
   EXPECT_EQ(early_stop_reason(rule, "max", curve({0.45}), others), "");
@@ -270,8 +284,13 @@ struct ScriptedSweep {
     for (double v : values) {
       ++e;
       out << nlohmann::json{{"kind", "train"}, {"epoch", e}, {"loss", 1.0}}.dump() << "\n";
-      out << nlohmann::json{{"kind", "validation"}, {"epoch", e}, {"step", 10 * e}, {"metric", v},
-                            {"ccc", {{"valence", v}, {"arousal", v}}}}.dump() << "\n";
+      out << nlohmann::json{{"kind", "validation"},
+                            {"epoch", e},
+                            {"step", 10 * e},
+                            {"metric", v},
+                            {"ccc", {{"valence", v}, {"arousal", v}}}}
+                 .dump()
+          << "\n";
     }
   }
   void status(size_t i, TrialState state, const std::string& job = "", const std::string& reason = "") const {
@@ -302,12 +321,13 @@ TEST(SweepReport, LeaderboardIsSortedByTheBestValidation) {
   EXPECT_EQ(rows[3].trial.id, s.trials[2].id);  // no metric: last
   EXPECT_FALSE(rows[3].best);
   const auto files = write_report(s.plan);
-  const std::string csv = avf::dist::read_file(files.csv);
+  const std::string csv = avf::read_file(files.csv);
   EXPECT_EQ(csv.substr(0, csv.find('\n')), "rank,trial,state,mean,epoch_of_best,epochs,train.lr,reason,checkpoint");
   EXPECT_NE(csv.find("1," + s.trials[1].id + ",done,0.500000,1,2,0.2,,"), std::string::npos) << csv;
   // No checkpoint: an empty last column rather than a path that does not exist.
-  EXPECT_NE(csv.find("4," + s.trials[2].id + ",failed,,,0,0.3,\"exit code 1: diverged, badly\",\n"), std::string::npos) << csv;
-  const std::string md = avf::dist::read_file(files.markdown);
+  EXPECT_NE(csv.find("4," + s.trials[2].id + ",failed,,,0,0.3,\"exit code 1: diverged, badly\",\n"), std::string::npos)
+      << csv;
+  const std::string md = avf::read_file(files.markdown);
   EXPECT_NE(md.find("Best trial: `" + s.trials[1].id + "`"), std::string::npos);
   EXPECT_NE(md.find(s.dir(1) + "/checkpoints/best"), std::string::npos);
   EXPECT_NE(md.find(s.dir(1) + "/config.ini"), std::string::npos);
@@ -334,7 +354,8 @@ TEST(SweepResume, OnlyFailedCancelledPreemptedAndNeverStartedTrialsRun) {
             std::string::npos);
   EXPECT_EQ(effective_status(s.dir(6), queued, true).state, TrialState::pending);
   const auto table = status_table(s.plan, queued, true);
-  EXPECT_NE(table.find("8 trials (1 cancelled, 1 done, 1 failed, 2 pending, 2 preempted, 1 stopped)"), std::string::npos)
+  EXPECT_NE(table.find("8 trials (1 cancelled, 1 done, 1 failed, 2 pending, 2 preempted, 1 stopped)"),
+            std::string::npos)
       << table;
 }
 
@@ -349,7 +370,8 @@ TEST(SweepResume, ATrialThatRanWithAnotherConfigurationIsNotReused) {
     FAIL() << "no error";
   } catch (const avf::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("trial " + s.trials[0].id + " (done) ran with another configuration"),
-              std::string::npos) << e.what();
+              std::string::npos)
+        << e.what();
   }
   // Not yet run: its configuration simply follows the spec.
   s.status(0, TrialState::failed);
@@ -374,16 +396,16 @@ TEST(SweepSlurm, ArraysSplitAtMaxArraySizeHeldThenReleasedWithDependencies) {
   ASSERT_EQ(subs.size(), 3u);
   EXPECT_EQ(subs[0].job_id, "101");
   EXPECT_EQ(subs[2].trial_ids, std::vector<std::string>{s.trials[4].id});
-  const std::string sbatch = avf::dist::read_file(bin + "/sbatch.log");
+  const std::string sbatch = avf::read_file(bin + "/sbatch.log");
   EXPECT_NE(sbatch.find("--hold"), std::string::npos);
   EXPECT_NE(sbatch.find("--dependency=afterany:101"), std::string::npos);
   EXPECT_NE(sbatch.find("--dependency=afterany:102"), std::string::npos);
-  EXPECT_EQ(avf::dist::read_file(bin + "/scontrol.log"), "release 101\nrelease 102\nrelease 103\n");
-  EXPECT_NE(avf::dist::read_file(subs[0].script).find("#SBATCH --array=0-1%2"), std::string::npos);
-  EXPECT_NE(avf::dist::read_file(subs[2].script).find("#SBATCH --array=0-0%2"), std::string::npos);
+  EXPECT_EQ(avf::read_file(bin + "/scontrol.log"), "release 101\nrelease 102\nrelease 103\n");
+  EXPECT_NE(avf::read_file(subs[0].script).find("#SBATCH --array=0-1%2"), std::string::npos);
+  EXPECT_NE(avf::read_file(subs[2].script).find("#SBATCH --array=0-0%2"), std::string::npos);
   EXPECT_EQ(read_status(s.dir(3)).job_id, "102_1");
   EXPECT_EQ(read_status(s.dir(4)).job_id, "103_0");
-  const auto record = nlohmann::json::parse(avf::dist::read_file(s.plan.dir + "/submissions.json"));
+  const auto record = nlohmann::json::parse(avf::read_file(s.plan.dir + "/submissions.json"));
   EXPECT_EQ(record.size(), 3u);
 }
 
@@ -445,8 +467,9 @@ TEST(SweepTrial, FailureReasonsComeFromTheTrainerElseTheLauncher) {
              "#!/bin/sh\necho 'avf train: error: data.features: missing'\n"
              "echo 'srun: error: vm: task 0: Exited with exit code 1'\nexit 1\n");
   // srun has been seen to exit 0 after failing to launch its task.
-  write_file(launch_failed, "#!/bin/sh\necho 'srun: error: task 0 launch failed: Unspecified error'\n"
-                            "echo 'srun: Job step aborted'\nexit 0\n");
+  write_file(launch_failed,
+             "#!/bin/sh\necho 'srun: error: task 0 launch failed: Unspecified error'\n"
+             "echo 'srun: Job step aborted'\nexit 0\n");
   fs::permissions(trainer_error, fs::perms::owner_all);
   fs::permissions(launch_failed, fs::perms::owner_all);
   const std::string avf = AVF_BIN;
@@ -460,8 +483,9 @@ TEST(SweepTrial, FailureReasonsComeFromTheTrainerElseTheLauncher) {
   EXPECT_EQ(r.exit_code, 1) << r.output;
   st = read_status(s.dir(1));
   EXPECT_EQ(st.state, TrialState::failed);
-  EXPECT_EQ(st.reason,
-            "the launcher exited 0 but the trainer did not finish: srun: error: task 0 launch failed: Unspecified error");
+  EXPECT_EQ(
+      st.reason,
+      "the launcher exited 0 but the trainer did not finish: srun: error: task 0 launch failed: Unspecified error");
   EXPECT_EQ(occurrences(s.dir(1) + "/train.log", "task 0 launch failed"), 3);
   // A finished trial is never run again.
   s.status(0, TrialState::done);
@@ -476,14 +500,16 @@ TEST(SweepTrial, ALaunchThatNeverReachedTheTrainerIsRetried) {
   // Fails like srun after a requeue (stale PMIx socket) on its first call; on the next it plays a
   // trainer that finishes: a log line and the "done" record in <train.out>/metrics.jsonl.
   const std::string launcher = s.root + "/flaky_srun.sh";
-  write_file(launcher,
-             "#!/bin/bash\ncalls=" + s.root + "/calls\necho x >> $calls\n"
-             "if (( $(wc -l < $calls) == 1 )); then echo 'srun: error: task 0 launch failed: Unspecified error'; exit 0; fi\n"
-             "while [[ $1 != --train.out ]]; do shift; done\n"
-             "echo '2026-11-26 10:00:00.000 done: best mean = 0.5 at step 3'\n"
-             "echo '{\"kind\":\"done\",\"step\":3}' >> $2/metrics.jsonl\n");
+  write_file(launcher, "#!/bin/bash\ncalls=" + s.root +
+                           "/calls\necho x >> $calls\n"
+                           "if (( $(wc -l < $calls) == 1 )); then echo 'srun: error: task 0 launch failed: Unspecified "
+                           "error'; exit 0; fi\n"
+                           "while [[ $1 != --train.out ]]; do shift; done\n"
+                           "echo '2026-11-26 10:00:00.000 done: best mean = 0.5 at step 3'\n"
+                           "echo '{\"kind\":\"done\",\"step\":3}' >> $2/metrics.jsonl\n");
   fs::permissions(launcher, fs::perms::owner_all);
-  const auto r = run_command(std::string(AVF_BIN) + " sweep trial " + s.plan.dir + " " + s.trials[0].id + " -- " + launcher);
+  const auto r =
+      run_command(std::string(AVF_BIN) + " sweep trial " + s.plan.dir + " " + s.trials[0].id + " -- " + launcher);
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("before the trainer started (srun: error: task 0 launch failed: Unspecified error); "
                           "launching again in 3 s"),
@@ -496,7 +522,9 @@ TEST(SweepTrial, ALaunchThatNeverReachedTheTrainerIsRetried) {
   const std::string quitter = t.root + "/quitter.sh";
   write_file(quitter, "#!/bin/bash\necho x >> " + t.root + "/calls\necho '2026-11-26 10:00:00.000 rank 0/1'\n");
   fs::permissions(quitter, fs::perms::owner_all);
-  EXPECT_EQ(run_command(std::string(AVF_BIN) + " sweep trial " + t.plan.dir + " " + t.trials[0].id + " -- " + quitter).exit_code, 1);
+  EXPECT_EQ(run_command(std::string(AVF_BIN) + " sweep trial " + t.plan.dir + " " + t.trials[0].id + " -- " + quitter)
+                .exit_code,
+            1);
   const auto st = read_status(t.dir(0));
   EXPECT_EQ(st.state, TrialState::failed);
   EXPECT_EQ(st.reason, "the launcher exited 0 but the trainer did not finish: 2026-11-26 10:00:00.000 rank 0/1");
@@ -518,7 +546,8 @@ TEST(SweepTrial, LocallyTheTimeLimitSignalsTheTrainerSignalLeadSecondsBefore) {
   const std::string trainer = s.root + "/checkpointing_trainer.sh";
   write_file(trainer, "#!/bin/bash\ntrap 'echo checkpointed; exit 3' USR2\nsleep 30 & wait\nexit 9\n");
   fs::permissions(trainer, fs::perms::owner_all);
-  const auto r = run_command(std::string(AVF_BIN) + " sweep trial " + s.plan.dir + " " + s.trials[0].id + " -- " + trainer);
+  const auto r =
+      run_command(std::string(AVF_BIN) + " sweep trial " + s.plan.dir + " " + s.trials[0].id + " -- " + trainer);
   EXPECT_EQ(r.exit_code, 3) << r.output;
   const auto st = read_status(s.dir(0));
   EXPECT_EQ(st.state, TrialState::preempted);

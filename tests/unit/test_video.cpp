@@ -59,7 +59,8 @@ TEST(Video, UnreadableAndTruncatedFilesAreNamed) {
     probe_video(dir + "/junk.mp4");
     FAIL();
   } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()), dir + "/junk.mp4: cannot open video (missing, truncated or not a format FFmpeg reads)");
+    EXPECT_EQ(std::string(e.what()),
+              dir + "/junk.mp4: cannot open video (missing, truncated or not a format FFmpeg reads)");
   }
   // Noise frames (about 5 KB each in MJPEG), cut after the header and about half of them.
   const std::string path = dir + "/noise.avi";
@@ -68,7 +69,8 @@ TEST(Video, UnreadableAndTruncatedFilesAreNamed) {
     cv::Mat frame(48, 64, CV_8UC3);
     for (int k = 0; k < 40; ++k) w.write((cv::randu(frame, 0, 255), frame));
   }
-  ASSERT_EQ(run_command("head -c $(( $(stat -c %s " + path + ") / 2 )) " + path + " > " + dir + "/cut.avi").exit_code, 0);
+  ASSERT_EQ(run_command("head -c $(( $(stat -c %s " + path + ") / 2 )) " + path + " > " + dir + "/cut.avi").exit_code,
+            0);
   try {
     source_indices(dir + "/cut.avi", 25.0);
     FAIL() << "no error";
@@ -82,7 +84,10 @@ TEST(Video, UnreadableAndTruncatedFilesAreNamed) {
 TEST(Video, RefusedPacketsAreSkippedAndTheFrameBeforeHolds) {
   const std::string dir = make_temp_dir("avf-video");
   ASSERT_EQ(run_command("ffmpeg -loglevel error -f lavfi -i testsrc=size=160x120:rate=25:duration=8 -c:v mpeg4 -g 25 "
-                        "-threads 1 " + dir + "/clean.mp4 && cp " + dir + "/clean.mp4 " + dir + "/damaged.mp4").exit_code, 0);
+                        "-threads 1 " +
+                        dir + "/clean.mp4 && cp " + dir + "/clean.mp4 " + dir + "/damaged.mp4")
+                .exit_code,
+            0);
   ASSERT_EQ(damage_packets(dir + "/damaged.mp4", 0, packet_range(101, 5)), 200);
   auto frames_of = [](ResampledVideo& v) {
     std::vector<cv::Mat> out;
@@ -117,6 +122,7 @@ TEST(Video, ProcessingAFileThatIsNotAVideoNamesIt) {
     process_video(in, ds, "", Params{}, *detector, writer, [] {});
     FAIL() << "no error";
   } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()), dir + "/notes.txt: cannot open video (missing, truncated or not a format FFmpeg reads)");
+    EXPECT_EQ(std::string(e.what()),
+              dir + "/notes.txt: cannot open video (missing, truncated or not a format FFmpeg reads)");
   }
 }

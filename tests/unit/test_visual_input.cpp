@@ -1,16 +1,17 @@
 // The visual input path: crops copied row by row from the shards' chunks (and mirrored) equal the
 // same crop cut out of whole frames; the loader's uint8 clips become exactly the floats the network
 // used to get ((x / 127.5) - 1, channels first, blanked frames 0); data.flip mirrors some sequences
-// and leaves the crop where it was; a thread's cached chunk never serves another reader or video. Runs on the e2e fixture's shards (AVF_TEST_SHARDS).
+// and leaves the crop where it was; a thread's cached chunk never serves another reader or video. Runs on the e2e
+// fixture's shards (AVF_TEST_SHARDS).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <cstdlib>
 
-#include "core/config.h"
-#include "core/shard_reader.h"
-#include "core/stage_data.h"
-#include "core/visual_input.h"
+#include "core/base/config.h"
+#include "core/data/shard_reader.h"
+#include "core/data/stage_data.h"
+#include "core/data/visual_input.h"
 
 using namespace avf;
 

@@ -39,7 +39,8 @@ TEST(Watchdog, AWaitPastItsTimeoutIsReportedOnceNamingItAndTheTimeout) {
     std::this_thread::sleep_for(600ms);
   }
   ASSERT_EQ(m.get().size(), 1u);
-  EXPECT_NE(m.get()[0].find("step-boundary vote (test) did not complete within 0.2 s (dist.timeout)"), std::string::npos)
+  EXPECT_NE(m.get()[0].find("step-boundary vote (test) did not complete within 0.2 s (dist.timeout)"),
+            std::string::npos)
       << m.get()[0];
   EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
 }

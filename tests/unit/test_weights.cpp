@@ -12,7 +12,7 @@
 #include "core/models/i3d.h"
 #include "core/models/inflate.h"
 #include "core/models/make_models.h"
-#include "core/weights_hdf5.h"
+#include "core/models/weights_hdf5.h"
 
 namespace avf {
 namespace {
@@ -28,7 +28,8 @@ TEST(Export, OneDatasetPerParameterAndBufferWithAttributes) {
   AudioNet net(2, 16);
   net->forward(torch::randn({2, 1, 128, 129}));  // moves the BatchNorm running statistics off their defaults
   auto path = temp_path("export");
-  nlohmann::json attrs{{"fusion", "cross-attention"}, {"width", 0.5}, {"hidden", 256}, {"targets", {"valence", "arousal"}}};
+  nlohmann::json attrs{
+      {"fusion", "cross-attention"}, {"width", 0.5}, {"hidden", 256}, {"targets", {"valence", "arousal"}}};
   export_state_to_hdf5(*net, path, attrs);
 
   hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -107,10 +108,12 @@ NamedTensors random_2d_weights(I3DImpl& net) {
   NamedTensors weights;
   auto add = [&](const std::string& name, const torch::Tensor& t) {
     if (name.rfind("logits.", 0) == 0 || name.find("num_batches_tracked") != std::string::npos) return;
-    if (t.dim() == 5) weights.emplace_back(name, torch::randn({t.size(0), t.size(1), t.size(3), t.size(4)}) * 0.1);
+    if (t.dim() == 5)
+      weights.emplace_back(name, torch::randn({t.size(0), t.size(1), t.size(3), t.size(4)}) * 0.1);
     else if (name.find("running_var") != std::string::npos || name.find("bn.weight") != std::string::npos)
       weights.emplace_back(name, torch::rand(t.sizes()) + 0.5);
-    else weights.emplace_back(name, torch::randn(t.sizes()) * 0.1);
+    else
+      weights.emplace_back(name, torch::randn(t.sizes()) * 0.1);
   };
   for (const auto& p : net.named_parameters()) add(p.key(), p.value());
   for (const auto& b : net.named_buffers()) add(b.key(), b.value());
@@ -128,8 +131,9 @@ torch::Tensor unit2d(const torch::Tensor& image, const NamedTensors& w, const st
   auto kernel = find(w, unit + ".conv.weight");
   auto padded = pad_same(image.unsqueeze(2), {1, kernel.size(2), kernel.size(3)}, {1, stride, stride}, 0.0).squeeze(2);
   auto y = F::conv2d(padded, kernel, F::Conv2dFuncOptions().stride(stride));
-  y = F::batch_norm(y, find(w, unit + ".bn.running_mean"), find(w, unit + ".bn.running_var"),
-                    F::BatchNormFuncOptions().weight(find(w, unit + ".bn.weight")).bias(find(w, unit + ".bn.bias")).eps(1e-3));
+  y = F::batch_norm(
+      y, find(w, unit + ".bn.running_mean"), find(w, unit + ".bn.running_var"),
+      F::BatchNormFuncOptions().weight(find(w, unit + ".bn.weight")).bias(find(w, unit + ".bn.bias")).eps(1e-3));
   return torch::relu(y);
 }
 

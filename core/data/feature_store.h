@@ -1,0 +1,41 @@
+// Extracted features (`avf extract`), the input of the fusion stage: per video, one audio and one
+// visual feature vector per sub-sequence, with the labels. Each rank writes its own HDF5 file
+// (features-rNNNNN.h5, as *.partial then renamed); rank 0 writes features.json last.
+//   /<video_id>/  attrs partition, n_frames
+//     audio [n_sub, Ka]  visual [n_sub, Kv]  sub_labels [n_sub, T]  frame_labels [n_frames, T]  (float32)
+#pragma once
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace avf {
+
+struct VideoFeatures {
+  std::string id, partition;
+  int64_t n_frames = 0, n_sub = 0;
+  std::vector<float> audio, visual, sub_labels, frame_labels;
+};
+
+class FeatureStore {
+ public:
+  explicit FeatureStore(const std::string& dir);  // reads and validates everything (it is small)
+  const std::vector<std::string>& targets() const { return targets_; }
+  int64_t audio_dim() const { return audio_dim_; }
+  int64_t visual_dim() const { return visual_dim_; }
+  const std::vector<VideoFeatures>& videos() const { return videos_; }
+
+ private:
+  std::vector<std::string> targets_;
+  int64_t audio_dim_ = 0, visual_dim_ = 0;
+  std::vector<VideoFeatures> videos_;
+};
+
+// Writes this rank's videos to <dir>/features-r<rank>.h5 (atomically: .partial, then rename).
+void write_features(const std::string& dir, int rank, const std::vector<VideoFeatures>& videos,
+                    const std::vector<std::string>& targets);
+// Rank 0, after every rank wrote: features.json naming the files, dimensions, targets and videos,
+// and `throughput` when given (avf extract's per-rank frames/s and time split, core/data/stream.h).
+void write_feature_manifest(const std::string& dir, int world_size, const std::vector<std::string>& targets,
+                            const nlohmann::json& throughput = nullptr);
+
+}  // namespace avf
