@@ -25,8 +25,8 @@ class Communicator {
  public:
   virtual ~Communicator() = default;
   virtual std::string backend() const = 0;  // "mpi" or "nccl"
-  virtual int rank() const = 0;
-  virtual int size() const = 0;
+  int rank() const { return rank_; }
+  int size() const { return size_; }
 
   // In place: every rank ends with the reduction of all ranks' `tensor` (contiguous).
   virtual WorkPtr allreduce(torch::Tensor tensor, ReduceOp op, const std::string& what = "allreduce") = 0;
@@ -38,6 +38,9 @@ class Communicator {
 
   // Convenience: gather tensors of different lengths (flat, same dtype) from every rank.
   std::vector<torch::Tensor> allgatherv(const torch::Tensor& input, const std::string& what = "allgatherv");
+
+ protected:
+  int rank_ = 0, size_ = 1;  // set by the backend's constructor
 };
 
 struct CommunicatorOptions {

@@ -20,8 +20,6 @@ class MpiCommunicator : public Communicator {
   MpiCommunicator(double timeout_s, bool debug);
   ~MpiCommunicator() override;
   std::string backend() const override { return "mpi"; }
-  int rank() const override { return rank_; }
-  int size() const override { return size_; }
   WorkPtr allreduce(torch::Tensor tensor, ReduceOp op, const std::string& what) override;
   WorkPtr broadcast(torch::Tensor tensor, int root, const std::string& what) override;
   WorkPtr allgather(torch::Tensor input, torch::Tensor output, const std::string& what) override;
@@ -33,7 +31,6 @@ class MpiCommunicator : public Communicator {
   void worker();
 
   MPI_Comm comm_;  // a duplicate of MPI_COMM_WORLD: our traffic never mixes with anyone else's
-  int rank_ = 0, size_ = 1;
   bool debug_;
   std::mutex mutex_;
   std::condition_variable cv_;

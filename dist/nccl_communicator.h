@@ -21,8 +21,6 @@ class NcclCommunicator : public Communicator {
   NcclCommunicator(double timeout_s, bool debug, int device);
   ~NcclCommunicator() override;
   std::string backend() const override { return "nccl"; }
-  int rank() const override { return rank_; }
-  int size() const override { return size_; }
   WorkPtr allreduce(torch::Tensor tensor, ReduceOp op, const std::string& what) override;
   WorkPtr broadcast(torch::Tensor tensor, int root, const std::string& what) override;
   WorkPtr allgather(torch::Tensor input, torch::Tensor output, const std::string& what) override;
@@ -35,7 +33,7 @@ class NcclCommunicator : public Communicator {
                   std::function<void()> after_wait);
   torch::Tensor on_device(const torch::Tensor& t) const;  // a CPU tensor's copy on this GPU
 
-  int rank_ = 0, size_ = 1, device_ = 0;
+  int device_ = 0;
   bool debug_;
   MPI_Comm mpi_;  // for the unique id, barrier and the debug cross-check
   ncclComm_t comm_ = nullptr;

@@ -50,10 +50,9 @@ std::string sha256_or_empty(const std::string& path) { return fs::exists(path) ?
 }  // namespace
 
 int cmd_repro(const std::vector<std::string>& args) {
-  CommandSpec cmd;
-  cmd.name = "repro";
-  cmd.summary = "Run one config with N seeds: mean ± std of each CCC, and a bit-identical check of two same-seed runs.";
-  cmd.usage = "avf repro <config> --seeds N [--backend local|slurm] [--out DIR] [options]";
+  CommandSpec cmd{
+      "repro", "Run one config with N seeds: mean ± std of each CCC, and a bit-identical check of two same-seed runs.",
+      "avf repro <config> --seeds N [--backend local|slurm] [--out DIR] [options]"};
   cmd.options.add_options()("config-file", po::value<std::string>(), "the training configuration (INI)")(
       "seeds", po::value<int>(), "number of seeds (1..N); seed 1 runs twice")(
       "backend", po::value<std::string>()->default_value("local"),

@@ -164,10 +164,8 @@ int trial(const std::vector<std::string>& args) {
   const auto dash = std::find(args.begin(), args.end(), "--");
   const std::vector<std::string> own(args.begin(), dash);
   const std::vector<std::string> launcher(dash == args.end() ? dash : dash + 1, args.end());
-  CommandSpec cmd;
-  cmd.name = "sweep trial";
-  cmd.summary = "Run one trial of a sweep (started by the job array or the local backend).";
-  cmd.usage = "avf sweep trial <sweep_dir> <trial_id> [--slurm] [-- launcher...]";
+  CommandSpec cmd{"sweep trial", "Run one trial of a sweep (started by the job array or the local backend).",
+                  "avf sweep trial <sweep_dir> <trial_id> [--slurm] [-- launcher...]"};
   cmd.options.add_options()("sweep-dir", po::value<std::string>(), "sweep directory")(
       "id", po::value<std::string>(), "trial id")("slurm", "record the SLURM job and requeue after preemption");
   cmd.positional.add("sweep-dir", 1).add("id", 1);

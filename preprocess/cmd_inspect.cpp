@@ -91,10 +91,9 @@ std::vector<std::string> verify_video(hid_t file, const std::string& shard, cons
 }  // namespace
 
 int cmd_inspect(const std::vector<std::string>& args) {
-  CommandSpec spec;
-  spec.name = "inspect";
-  spec.summary = "Summarise a shard or a preprocessed dataset; --verify checks checksums, shapes and values.";
-  spec.usage = "avf inspect <shard.h5|dir> [--verify]";
+  CommandSpec spec{"inspect",
+                   "Summarise a shard or a preprocessed dataset; --verify checks checksums, shapes and values.",
+                   "avf inspect <shard.h5|dir> [--verify]"};
   std::string path;
   spec.options.add_options()("path", po::value(&path)->value_name("PATH"), "a shard or a dataset folder")(
       "verify", "check sha256 against manifest.json, dataset shapes, NaN and infinite values");

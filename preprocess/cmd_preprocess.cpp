@@ -49,12 +49,10 @@ struct Options {
 std::string shortest(double v) { return fmt::format("{}", v); }
 
 CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& compression, Options& o) {
-  CommandSpec spec;
-  spec.name = "preprocess";
-  spec.summary = "Decode videos, audio and labels into face crops, log-spectrograms and labels in sharded HDF5.";
-  spec.usage =
-      "avf preprocess --layout avec2016|manifest|faces --input DIR --output DIR [options]\n"
-      "       mpirun -np N avf preprocess ...   (ranks split the videos)";
+  CommandSpec spec{"preprocess",
+                   "Decode videos, audio and labels into face crops, log-spectrograms and labels in sharded HDF5.",
+                   "avf preprocess --layout avec2016|manifest|faces --input DIR --output DIR [options]\n"
+                   "       mpirun -np N avf preprocess ...   (ranks split the videos)"};
   spec.options.add_options()("layout", po::value(&p.layout)->value_name("L")->default_value(p.layout),
                              "input layout: avec2016 | manifest | faces")(
       "input", po::value(&o.input)->value_name("DIR"), "input folder (manifest layout: the CSV or its folder)")(

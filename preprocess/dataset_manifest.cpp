@@ -26,7 +26,8 @@ int write_dataset_manifest(const std::vector<json>& results, const Dataset& ds, 
   for (size_t rank = 0; rank < results.size(); ++rank) {
     const json& r = results[rank];
     if (r.contains("fatal")) fatal.push_back(r["fatal"]);
-    log::info("rank {}: {} shards written or kept, {} frames decoded", rank, r["shards"].size(), r["frames"].get<int64_t>());
+    log::info("rank {}: {} shards written or kept, {} frames decoded", rank, r["shards"].size(),
+              r["frames"].get<int64_t>());
     if (r.contains("stages") && r["frames"].get<int64_t>() > 0) {
       std::string line;
       for (const auto& [stage, t] : r["stages"].items())
@@ -82,9 +83,10 @@ int write_dataset_manifest(const std::vector<json>& results, const Dataset& ds, 
     }
   }
 
-  const json manifest = {{"format", shard::kFormat},     {"version", shard::kVersion}, {"params", json::parse(o.params_json)},
-                         {"targets", ds.targets},        {"shards", shards},          {"videos", videos},
-                         {"failed", failed}};
+  const json manifest = {
+      {"format", shard::kFormat}, {"version", shard::kVersion}, {"params", json::parse(o.params_json)},
+      {"targets", ds.targets},    {"shards", shards},           {"videos", videos},
+      {"failed", failed}};
   write_file_atomic((fs::path(o.output) / shard::kManifestFile).string(), manifest.dump(2) + "\n");
 
   summary();
@@ -92,7 +94,9 @@ int write_dataset_manifest(const std::vector<json>& results, const Dataset& ds, 
   if (!o.timings.empty()) {
     json ranks = json::array();
     for (size_t rank = 0; rank < results.size(); ++rank)
-      ranks.push_back({{"rank", rank}, {"frames", results[rank]["frames"]}, {"seconds", results[rank]["seconds"]},
+      ranks.push_back({{"rank", rank},
+                       {"frames", results[rank]["frames"]},
+                       {"seconds", results[rank]["seconds"]},
                        {"stages", results[rank].value("stages", json::object())}});
     write_file_atomic(o.timings, json{{"ranks", ranks}}.dump(2) + "\n");
     log::info("stage timings: {}", o.timings);

@@ -4,6 +4,7 @@
 #include <boost/program_options.hpp>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/base/config.h"
@@ -11,6 +12,10 @@
 namespace avf {
 
 struct CommandSpec {
+  CommandSpec() = default;
+  CommandSpec(std::string name, std::string summary, std::string usage)
+      : name(std::move(name)), summary(std::move(summary)), usage(std::move(usage)) {}
+
   std::string name;     // "train"
   std::string summary;  // one line for `avf help`
   std::string usage;    // "avf train [--config FILE] [--section.key VALUE ...]"

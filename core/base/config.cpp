@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <boost/program_options.hpp>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -147,6 +148,10 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("data.prefetch-batches", &c.data.prefetch_batches, "batches prepared ahead of the training step");
   add("data.train-partition", &c.data.train_partition, "partition used for training");
   add("data.valid-partition", &c.data.valid_partition, "partition used for validation");
+  add("data.label-shift", &c.data.label_shift,
+      "annotation delay as target:seconds pairs (e.g. valence:2.32,arousal:2.72): training and validation labels "
+      "at t are the annotations at t + seconds");
+  add("data.label-median", &c.data.label_median, "median filter of the labels over this many frames (odd); 0 = off");
 
   add("model.fusion", &c.model.fusion, "fusion head",
       {"cross-attention", "cross-attention-2stage", "concat", "self-attention", "lstm"});
@@ -156,15 +161,27 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("model.temperature", &c.model.temperature, "softmax temperature T of the cross-attention");
   add("model.dropout", &c.model.dropout, "dropout on the attended A-V features");
   add("model.visual-dropout", &c.model.visual_dropout, "dropout on I3D's linear layers");
-  add("model.audio-dropout", &c.model.audio_dropout, "dropout after the audio network's last linear layer");
+  add("model.audio-dropout", &c.model.audio_dropout,
+      "dropout on the input of the audio network's last linear layer (as the authors)");
   add("model.hidden", &c.model.hidden, "width of the fusion head's first fully connected layer");
   add("model.inflate-from", &c.model.inflate_from, "2D Inception-v1 weights (HDF5) to inflate into I3D");
 
   add("train.stage", &c.train.stage, "what to train", {"visual", "audio", "fusion"});
   add("train.out", &c.train.out, "run directory for metrics, plots and checkpoints");
-  add("train.lr", &c.train.lr, "initial learning rate (SGD)");
+  add("train.optimizer", &c.train.optimizer, "optimizer (adamw: decoupled weight decay)", {"sgd", "adam", "adamw"});
+  add("train.lr", &c.train.lr, "initial learning rate (the schedule's base rate)");
   add("train.momentum", &c.train.momentum, "SGD momentum");
-  add("train.weight-decay", &c.train.weight_decay, "SGD weight decay");
+  add("train.weight-decay", &c.train.weight_decay, "weight decay (L2 for sgd and adam, decoupled for adamw)");
+  add("train.beta1", &c.train.beta1, "Adam/AdamW first-moment decay");
+  add("train.beta2", &c.train.beta2, "Adam/AdamW second-moment decay");
+  add("train.schedule", &c.train.schedule, "learning-rate schedule", {"constant", "step", "cosine", "plateau"});
+  add("train.decay-start", &c.train.decay_start, "step schedule: epochs before the first decay");
+  add("train.decay-every", &c.train.decay_every, "step schedule: epochs between decays");
+  add("train.decay-factor", &c.train.decay_factor, "step and plateau schedules: factor of each decay");
+  add("train.warmup-steps", &c.train.warmup_steps, "cosine schedule: optimizer steps of linear warm-up");
+  add("train.min-lr", &c.train.min_lr, "cosine: the final learning rate; plateau: the lowest");
+  add("train.plateau-patience", &c.train.plateau_patience,
+      "plateau schedule: validations without improvement before a decay");
   add("train.batch-size", &c.train.batch_size, "sequences per rank per step");
   add("train.epochs", &c.train.epochs, "maximum number of epochs");
   add("train.patience", &c.train.patience, "early stopping: epochs without improvement; 0 = off");
@@ -296,6 +313,33 @@ void apply_config_text(Config& config, const std::string& text, const std::strin
   }
 }
 
+std::map<std::string, double> label_shifts(const Config& c) {
+  std::map<std::string, double> out;
+  for (const auto& pair : c.data.label_shift) {
+    const auto colon = pair.rfind(':');
+    const std::string target = colon == std::string::npos ? "" : pair.substr(0, colon);
+    const auto& t = c.data.targets;
+    double seconds = NAN;
+    if (colon != std::string::npos) {
+      try {
+        size_t used = 0;
+        seconds = std::stod(pair.substr(colon + 1), &used);
+        if (used != pair.size() - colon - 1) seconds = NAN;
+      } catch (const std::exception&) {
+      }
+    }
+    if (std::isnan(seconds) || std::isinf(seconds))
+      throw ConfigError(
+          fmt::format("invalid configuration: data.label-shift: '{}' is not target:seconds (e.g. valence:2.32)", pair));
+    if (std::find(t.begin(), t.end(), target) == t.end())
+      throw ConfigError(fmt::format(
+          "invalid configuration: data.label-shift: '{}' names no target of data.targets ({})", target, join(t, ", ")));
+    if (!out.emplace(target, seconds).second)
+      throw ConfigError(fmt::format("invalid configuration: data.label-shift: target '{}' given twice", target));
+  }
+  return out;
+}
+
 void validate(const Config& c) {
   auto fail = [](const std::string& msg) { throw ConfigError("invalid configuration: " + msg); };
   if (c.data.subsequence_frames <= 0 || c.data.sequence_frames % c.data.subsequence_frames != 0)
@@ -322,6 +366,21 @@ void validate(const Config& c) {
   if (c.dist.timeout <= 0) fail("dist.timeout must be positive");
   for (double p : {c.model.dropout, c.model.visual_dropout, c.model.audio_dropout})
     if (p < 0 || p >= 1) fail("dropout probabilities must lie in [0, 1)");
+  if (c.train.decay_start < 0) fail(fmt::format("train.decay-start ({}) must be 0 or positive", c.train.decay_start));
+  if (c.train.decay_every <= 0) fail(fmt::format("train.decay-every ({}) must be positive", c.train.decay_every));
+  if (!(c.train.decay_factor > 0 && c.train.decay_factor <= 1))
+    fail(fmt::format("train.decay-factor ({}) must lie in (0, 1]", c.train.decay_factor));
+  if (c.train.warmup_steps < 0)
+    fail(fmt::format("train.warmup-steps ({}) must be 0 or positive", c.train.warmup_steps));
+  if (!(c.train.min_lr >= 0 && c.train.min_lr <= c.train.lr))
+    fail(fmt::format("train.min-lr ({}) must lie in [0, train.lr = {}]", c.train.min_lr, c.train.lr));
+  if (c.train.plateau_patience <= 0)
+    fail(fmt::format("train.plateau-patience ({}) must be positive", c.train.plateau_patience));
+  for (double b : {c.train.beta1, c.train.beta2})
+    if (!(b >= 0 && b < 1)) fail(fmt::format("train.beta1 and train.beta2 must lie in [0, 1), not {}", b));
+  if (c.data.label_median < 0 || (c.data.label_median > 0 && c.data.label_median % 2 == 0))
+    fail(fmt::format("data.label-median ({}) must be 0 (off) or an odd number of frames", c.data.label_median));
+  label_shifts(c);  // throws ConfigError naming the bad pair
   const auto& t = c.data.targets;
   if (c.checkpoint.metric != "mean" && std::find(t.begin(), t.end(), c.checkpoint.metric) == t.end())
     fail(fmt::format("checkpoint.metric '{}' is neither 'mean' nor one of data.targets ({})", c.checkpoint.metric,

@@ -32,6 +32,10 @@ struct DataConfig {
   int prefetch_batches = 4;
   std::string train_partition = "train";
   std::string valid_partition = "dev";
+  // Annotation delay: "target:seconds" pairs (e.g. valence:2.32); a target's label at time t is the
+  // annotation made at t + seconds. Training and validation only; predictions stay on the video's axis.
+  std::vector<std::string> label_shift;
+  int label_median = 0;  // median filter of the labels over this many frames (odd); 0 = off
 };
 
 struct ModelConfig {
@@ -42,18 +46,28 @@ struct ModelConfig {
   double temperature = 1.0;                // T in equation 2
   double dropout = 0.5;                    // on the attended A-V features
   double visual_dropout = 0.8;             // on I3D's linear layers
-  double audio_dropout = 0.5;              // after the audio network's last linear layer
+  double audio_dropout = 0.5;              // on the input of the audio network's last linear layer
   int hidden = 256;                        // first fully connected layer of the fusion head
   std::string inflate_from;                // optional 2D Inception-v1 weights to inflate into I3D
 };
 
 struct TrainConfig {
-  std::string stage = "fusion";  // visual | audio | fusion
-  std::string out = "run";       // run directory (metrics, checkpoints)
+  std::string stage = "fusion";   // visual | audio | fusion
+  std::string out = "run";        // run directory (metrics, checkpoints)
+  std::string optimizer = "sgd";  // sgd | adam | adamw
   double lr = 1e-3;
-  double momentum = 0.9;
+  double momentum = 0.9;  // sgd
   double weight_decay = 5e-4;
-  int batch_size = 16;  // per rank
+  double beta1 = 0.9, beta2 = 0.999;  // adam, adamw
+  // Learning-rate schedule (core/training/lr_schedule.h): constant | step | cosine | plateau.
+  std::string schedule = "constant";
+  int decay_start = 0;        // step: epochs before the first decay
+  int decay_every = 1;        // step: epochs between decays
+  double decay_factor = 0.1;  // step, plateau: the learning rate is multiplied by this
+  int warmup_steps = 0;       // cosine: linear warm-up from 0 over this many optimizer steps
+  double min_lr = 0;          // cosine: the final rate; plateau: never below this
+  int plateau_patience = 2;   // plateau: validations without improvement before a decay
+  int batch_size = 16;        // per rank
   int epochs = 50;
   int patience = 10;   // early stopping on the checkpoint metric; 0 = off
   int max_steps = 0;   // stop after this many optimizer steps; 0 = no limit
@@ -142,6 +156,8 @@ void apply_config_file(Config& config, const std::string& path);
 void apply_config_text(Config& config, const std::string& text, const std::string& name);
 // Consistency checks across keys (e.g. sequence divisible into sub-sequences).
 void validate(const Config& config);
+// data.label-shift as seconds per target; throws ConfigError naming a malformed pair or an unknown target.
+std::map<std::string, double> label_shifts(const Config& config);
 std::string config_to_ini(const Config& config);
 // Levenshtein distance, used to suggest the nearest valid key or option.
 size_t edit_distance(const std::string& a, const std::string& b);

@@ -156,13 +156,11 @@ void bench_loader(const Config& c, int batches, int max_threads, BenchTable& tab
 }  // namespace
 
 int cmd_bench(const std::vector<std::string>& args) {
-  CommandSpec spec;
-  spec.name = "bench";
-  spec.summary = "Benchmarks with nccl-tests columns (size, time, algbw, busbw): allreduce, loader, stream.";
-  spec.usage =
+  CommandSpec spec{
+      "bench", "Benchmarks with nccl-tests columns (size, time, algbw, busbw): allreduce, loader, stream.",
       "mpirun -np 2 avf bench allreduce [--min-bytes 1024] [--max-bytes 268435456] [--iters 10] [--json FILE]\n"
       "       avf bench loader --data.shards DIR [--batches 20] [--max-threads 4] [--json FILE]\n"
-      "       avf bench stream --data.shards DIR [--partition dev] [--max-videos 0] [--iters 3] [--json FILE]";
+      "       avf bench stream --data.shards DIR [--partition dev] [--max-videos 0] [--iters 3] [--json FILE]"};
   spec.takes_config = true;
   std::string part, json;
   StreamBenchOptions stream;

@@ -153,12 +153,10 @@ void write_outputs(const std::string& dir, const std::vector<ModelScores>& model
 }  // namespace
 
 int cmd_evaluate(const std::vector<std::string>& args) {
-  CommandSpec spec;
-  spec.name = "evaluate";
-  spec.summary = "CCC of audio-only, visual-only and fusion checkpoints, raw and post-processed (Table III).";
-  spec.usage =
+  CommandSpec spec{
+      "evaluate", "CCC of audio-only, visual-only and fusion checkpoints, raw and post-processed (Table III).",
       "avf evaluate [--audio CKPT] [--visual CKPT] [--fusion CKPT] --data.shards DIR [--data.features DIR] "
-      "[--partition dev] [--fit-partition train] [--output DIR]";
+      "[--partition dev] [--fit-partition train] [--output DIR]"};
   spec.takes_config = true;
   spec.options.add_options()("audio", po::value<std::string>(), "trained audio checkpoint")(
       "visual", po::value<std::string>(), "trained visual checkpoint")(

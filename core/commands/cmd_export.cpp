@@ -18,10 +18,8 @@ namespace po = boost::program_options;
 namespace avf {
 
 int cmd_export(const std::vector<std::string>& args) {
-  CommandSpec spec;
-  spec.name = "export";
-  spec.summary = "Write a checkpoint's weights to HDF5, one dataset per parameter and buffer.";
-  spec.usage = "avf export CHECKPOINT --output weights.h5";
+  CommandSpec spec{"export", "Write a checkpoint's weights to HDF5, one dataset per parameter and buffer.",
+                   "avf export CHECKPOINT --output weights.h5"};
   std::string checkpoint, output;
   spec.options.add_options()("checkpoint", po::value(&checkpoint)->required(), "checkpoint directory")(
       "output", po::value(&output)->required(), "HDF5 file to write");

@@ -22,10 +22,8 @@
 namespace avf {
 
 int cmd_extract(const std::vector<std::string>& args) {
-  CommandSpec spec;
-  spec.name = "extract";
-  spec.summary = "Write per-sub-sequence audio and visual features of every video for the fusion stage.";
-  spec.usage = "avf extract --visual CHECKPOINT --audio CHECKPOINT --data.shards DIR --output DIR";
+  CommandSpec spec{"extract", "Write per-sub-sequence audio and visual features of every video for the fusion stage.",
+                   "avf extract --visual CHECKPOINT --audio CHECKPOINT --data.shards DIR --output DIR"};
   spec.takes_config = true;
   spec.options.add_options()("visual", boost::program_options::value<std::string>()->required(),
                              "trained visual checkpoint (directory)")(
@@ -44,6 +42,14 @@ int cmd_extract(const std::vector<std::string>& args) {
       visual.config.data.subsequence_frames != audio.config.data.subsequence_frames)
     throw std::runtime_error(
         "the visual and audio checkpoints were trained on different targets or sub-sequence lengths");
+  // Both learned the same labels: the features carry them (adjusted as in training) to the fusion stage.
+  if (visual.config.data.label_shift != audio.config.data.label_shift ||
+      visual.config.data.label_median != audio.config.data.label_median)
+    throw std::runtime_error(fmt::format(
+        "the visual and audio checkpoints were trained on differently adjusted labels (data.label-shift {} vs {}, "
+        "data.label-median {} vs {})",
+        fmt::join(visual.config.data.label_shift, ","), fmt::join(audio.config.data.label_shift, ","),
+        visual.config.data.label_median, audio.config.data.label_median));
   auto data = open_shard_data(geometry, &visual.config, &audio.config);
   const int64_t L = geometry.data.sequence_frames / geometry.data.subsequence_frames;
   const int64_t S = geometry.data.subsequence_frames;
@@ -65,7 +71,10 @@ int cmd_extract(const std::vector<std::string>& args) {
   // Complete once every rank has written its file (a collective), so the manifest can name them all.
   const auto ranks = gather_times(times, *ctx.comm);
   log_times("extract", ranks);
-  if (ctx.world.rank == 0) write_feature_manifest(dir, ctx.world.size, data->targets(), times_json(ranks));
+  if (ctx.world.rank == 0)
+    write_feature_manifest(dir, ctx.world.size, data->targets(),
+                           {{"label-shift", geometry.data.label_shift}, {"label-median", geometry.data.label_median}},
+                           times_json(ranks));
   log::info("features of {} videos written to {}", data->videos().size(), dir);
   return exit_code::ok;
 }

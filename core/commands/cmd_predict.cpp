@@ -92,11 +92,9 @@ void write_attention(const std::string& path, StageModel& fusion, const StageDat
 }  // namespace
 
 int cmd_predict(const std::vector<std::string>& args) {
-  CommandSpec spec;
-  spec.name = "predict";
-  spec.summary = "Per-frame predictions for a new video from trained visual, audio and fusion checkpoints.";
-  spec.usage =
-      "avf predict VIDEO --visual CKPT --audio CKPT --fusion CKPT [--audio-file WAV] [--output DIR] [--attention]";
+  CommandSpec spec{
+      "predict", "Per-frame predictions for a new video from trained visual, audio and fusion checkpoints.",
+      "avf predict VIDEO --visual CKPT --audio CKPT --fusion CKPT [--audio-file WAV] [--output DIR] [--attention]"};
   spec.takes_config = true;
   std::string video, output;
   spec.options.add_options()("video", po::value(&video)->required(),
@@ -135,7 +133,8 @@ int cmd_predict(const std::vector<std::string>& args) {
   const auto features = extract_video_features(*shards, 0, *visual.model, *audio.model, L, S, stream_options(geometry));
   const std::string feature_dir = (fs::path(output) / "features").string();
   write_features(feature_dir, 0, {features}, targets);
-  write_feature_manifest(feature_dir, 1, targets);
+  write_feature_manifest(feature_dir, 1, targets,
+                         {{"label-shift", geometry.data.label_shift}, {"label-median", geometry.data.label_median}});
 
   Config fused = fusion.config;
   fused.data.features = feature_dir;

@@ -10,10 +10,8 @@
 namespace avf {
 
 int cmd_train(const std::vector<std::string>& args) {
-  CommandSpec spec;
-  spec.name = "train";
-  spec.summary = "Train one stage of the model: visual (I3D), audio (Table I network) or fusion.";
-  spec.usage = "avf train --stage visual|audio|fusion [--config FILE] [--section.key VALUE ...]";
+  CommandSpec spec{"train", "Train one stage of the model: visual (I3D), audio (Table I network) or fusion.",
+                   "avf train --stage visual|audio|fusion [--config FILE] [--section.key VALUE ...]"};
   spec.takes_config = true;
   spec.aliases = {{"stage", "train.stage"}, {"resume", "checkpoint.resume"}};
   spec.options.add_options()("print-config", "print the effective configuration as INI and exit");

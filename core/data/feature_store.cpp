@@ -70,11 +70,12 @@ void write_features(const std::string& dir, int rank, const std::vector<VideoFea
 }
 
 void write_feature_manifest(const std::string& dir, int world_size, const std::vector<std::string>& targets,
-                            const nlohmann::json& throughput) {
+                            const nlohmann::json& labels, const nlohmann::json& throughput) {
   nlohmann::json j;
   j["format"] = "avf-features";
   j["version"] = 1;
   j["targets"] = targets;
+  j["labels"] = labels;
   for (int r = 0; r < world_size; ++r) j["files"].push_back(rank_file(r));
   if (!throughput.is_null()) j["throughput"] = throughput;
   // What marks the features complete: written atomically and durably, or not at all.
@@ -89,6 +90,7 @@ FeatureStore::FeatureStore(const std::string& dir) {
   if (j.is_discarded() || j.value("format", "") != "avf-features" || j.value("version", 0) != 1)
     throw std::runtime_error(fmt::format("{}: not an avf feature manifest of version 1", manifest_path));
   targets_ = j.at("targets").get<std::vector<std::string>>();
+  labels_ = j.value("labels", nlohmann::json{{"label-shift", nlohmann::json::array()}, {"label-median", 0}});
   const int64_t T = targets_.size();
   for (const auto& name : j.at("files")) {
     const std::string path = (std::filesystem::path(dir) / name.get<std::string>()).string();

@@ -23,19 +23,24 @@ class FeatureStore {
   int64_t audio_dim() const { return audio_dim_; }
   int64_t visual_dim() const { return visual_dim_; }
   const std::vector<VideoFeatures>& videos() const { return videos_; }
+  // How the carried labels were adjusted; {"label-shift": [], "label-median": 0} for older features.
+  const nlohmann::json& labels() const { return labels_; }
 
  private:
   std::vector<std::string> targets_;
   int64_t audio_dim_ = 0, visual_dim_ = 0;
   std::vector<VideoFeatures> videos_;
+  nlohmann::json labels_;
 };
 
 // Writes this rank's videos to <dir>/features-r<rank>.h5 (atomically: .partial, then rename).
 void write_features(const std::string& dir, int rank, const std::vector<VideoFeatures>& videos,
                     const std::vector<std::string>& targets);
 // Rank 0, after every rank wrote: features.json naming the files, dimensions, targets and videos,
-// and `throughput` when given (avf extract's per-rank frames/s and time split, core/data/stream.h).
+// `labels` ({"label-shift": [...], "label-median": k}: how the labels the features carry were adjusted,
+// core/data/label_adjust.h) and `throughput` when given (avf extract's per-rank frames/s and time
+// split, core/data/stream.h).
 void write_feature_manifest(const std::string& dir, int world_size, const std::vector<std::string>& targets,
-                            const nlohmann::json& throughput = nullptr);
+                            const nlohmann::json& labels, const nlohmann::json& throughput = nullptr);
 
 }  // namespace avf

@@ -10,6 +10,7 @@
 
 #include "core/data/feature_store.h"
 #include "core/data/geometry.h"
+#include "core/data/label_adjust.h"
 #include "core/data/loader.h"
 #include "core/data/shard_reader.h"
 
@@ -43,11 +44,13 @@ class ShardStageData : public StageData {
       columns.push_back(size_t(it - reader_.targets().begin()));
     }
     targets_ = c.data.targets;
+    const LabelAdjustment adjustment{label_shifts(c), c.data.label_median};
     for (const auto& v : reader_.videos()) {
       const size_t all = reader_.targets().size();
       std::vector<float> labels(v.n_frames * columns.size());
       for (int64_t f = 0; f < v.n_frames; ++f)
         for (size_t t = 0; t < columns.size(); ++t) labels[f * columns.size() + t] = v.labels[f * all + columns[t]];
+      if (adjustment.active()) adjust_labels(labels, v.n_frames, targets_, reader_.fps(), adjustment);
       labels_.push_back(std::move(labels));
       if (v.n_frames < S_)
         throw std::runtime_error(fmt::format("{}: video '{}' has {} frames, fewer than one sub-sequence ({})",
@@ -182,6 +185,16 @@ class FeatureStageData : public StageData {
       throw ConfigError(
           fmt::format("data.targets ({}) differ from the targets the features in {} were extracted for ({})",
                       fmt::join(c.data.targets, ","), c.data.features, fmt::join(store_.targets(), ",")));
+    // The features carry the labels their extraction adjusted (core/data/label_adjust.h); a fusion
+    // configuration may repeat that adjustment, not change it.
+    const auto& carried = store_.labels();
+    const bool set_here = !c.data.label_shift.empty() || c.data.label_median != 0;
+    if (set_here && (carried.value("label-shift", std::vector<std::string>{}) != c.data.label_shift ||
+                     carried.value("label-median", 0) != c.data.label_median))
+      throw ConfigError(fmt::format(
+          "data.label-shift ({}) / data.label-median ({}) differ from the labels the features in {} carry ({}): set "
+          "them when training the audio and visual networks, whose extraction adjusts the labels",
+          fmt::join(c.data.label_shift, ","), c.data.label_median, c.data.features, carried.dump()));
     L_ = c.data.sequence_frames / c.data.subsequence_frames;
     for (const auto& v : store_.videos()) videos_.push_back({v.id, v.partition, v.n_frames, v.n_sub});
   }

@@ -68,8 +68,10 @@ AudioNetImpl::AudioNetImpl(int64_t n_targets, int64_t width_div, double dropout_
 
 ModelOutput AudioNetImpl::forward(const torch::Tensor& spectrogram) {
   auto feature = block3->forward(block2->forward(block1->forward(spectrogram))).flatten(1);
-  // Table I: sigmoid after the Block 4 linear layer; Section IV-B: dropout after the last linear layer.
-  auto prediction = dropout(fc5(torch::sigmoid(fc4(feature))));
+  // Table I: sigmoid after the Block 4 linear layer. Section IV-B says "dropout after the last linear
+  // layer"; dropping out the regression output itself would zero predictions, so, as in the authors'
+  // code, the dropout acts on the input of the last linear layer.
+  auto prediction = fc5(dropout(torch::sigmoid(fc4(feature))));
   return {feature, prediction};
 }
 

@@ -17,6 +17,7 @@
 #include "core/models/autocast.h"
 #include "core/training/ccc_loss.h"
 #include "core/training/checkpoint_torch.h"
+#include "core/training/optimizer.h"
 #include "dist/preemption.h"
 
 namespace avf {
@@ -80,9 +81,7 @@ Trainer::Trainer(const Config& c) : c_(c), ctx_(start_training_run(c)) {
   // minimises the mean over its A micro-batches of each micro-batch's CCC (over all ranks when
   // global), not the CCC of all A micro-batches pooled.
   backward_scale_ = 1.0 / c.train.accumulate / (c.dist.global_statistics ? 1.0 : double(ctx_.world.size));
-  optimizer_ = std::make_unique<torch::optim::SGD>(
-      model_->module().parameters(),
-      torch::optim::SGDOptions(c.train.lr).momentum(c.train.momentum).weight_decay(c.train.weight_decay));
+  optimizer_ = make_optimizer(c.train, model_->module().parameters());
   // Dropout draws differ per rank (as with independent GPUs), reproducibly.
   torch::manual_seed(c.train.seed * 1000003 + ctx_.world.rank);
 
@@ -92,11 +91,6 @@ Trainer::Trainer(const Config& c) : c_(c), ctx_(start_training_run(c)) {
   if (c.train.stage == "fusion") stored.model.feature_dim = int(feature_dims_.first);
   store_ = std::make_unique<CheckpointStore>(checkpoint_dir_, c.checkpoint.metric, c.checkpoint.keep,
                                              RunInfo{config_to_ini(stored), ctx_.world.size, version(), git_commit()});
-  early_.patience = c.train.patience;
-  resume();
-
-  metrics_ = MetricsLog(
-      c.log.metrics.empty() ? (std::filesystem::path(c.train.out) / "metrics.jsonl").string() : c.log.metrics, rank0_);
   sampler_ = std::make_unique<dist::DistributedSampler>(int64_t(sequences_.size()), ctx_.world.size, ctx_.world.rank,
                                                         c.train.batch_size, c.train.seed);
   batches_per_epoch_ = sampler_->steps_per_epoch() / c.train.accumulate * c.train.accumulate;
@@ -104,6 +98,15 @@ Trainer::Trainer(const Config& c) : c_(c), ctx_(start_training_run(c)) {
     throw std::runtime_error(
         fmt::format("{} training sequences are fewer than one global batch ({} x {} ranks x {} accumulated)",
                     sequences_.size(), c.train.batch_size, ctx_.world.size, c.train.accumulate));
+  // The run's optimizer steps, for the cosine schedule's end.
+  int64_t total_steps = int64_t(c.train.epochs) * (batches_per_epoch_ / c.train.accumulate);
+  if (c.train.max_steps > 0) total_steps = std::min<int64_t>(total_steps, c.train.max_steps);
+  schedule_ = std::make_unique<LrSchedule>(c.train, total_steps);
+  early_.patience = c.train.patience;
+  resume();
+
+  metrics_ = MetricsLog(
+      c.log.metrics.empty() ? (std::filesystem::path(c.train.out) / "metrics.jsonl").string() : c.log.metrics, rank0_);
   log::info("stage {}: {} training sequences, {} optimizer steps per epoch, global batch {}, checkpoints in {}",
             c.train.stage, sequences_.size(), batches_per_epoch_ / c.train.accumulate,
             int64_t(c.train.batch_size) * ctx_.world.size * c.train.accumulate, checkpoint_dir_);
@@ -124,6 +127,7 @@ void Trainer::resume() {
   pos_ = {ck->payload.epoch, ck->payload.state.at("batch").get<int64_t>(), ck->payload.step};
   early_ = EarlyStopping::from_json(ck->payload.state.at("early_stopping"));
   early_.patience = c_.train.patience;
+  if (ck->payload.state.contains("lr_schedule")) schedule_->load(ck->payload.state["lr_schedule"]);
   const auto& rngs = ck->payload.state.at("cpu_rng");
   if (rngs.size() == size_t(ctx_.world.size)) {
     const auto& rng = rngs[ctx_.world.rank].get_binary();
@@ -179,7 +183,7 @@ Trainer::Outcome Trainer::run_epoch() {
     }
     const double step_loss = step(loader, times);
     loss_sum += step_loss, ++loss_n;
-    progress.advance(1, fmt::format("loss {:.4f}", step_loss));
+    progress.advance(1, fmt::format("loss {:.4f} lr {:.3g}", step_loss, lr_));
     const bool last_step = c_.train.max_steps > 0 && pos_.step >= c_.train.max_steps;
     const bool epoch_done = pos_.batch == 0;
     const bool due = c_.checkpoint.every > 0 ? pos_.step % c_.checkpoint.every == 0 : epoch_done;
@@ -209,6 +213,8 @@ torch::Tensor Trainer::loss(const torch::Tensor& prediction, const torch::Tensor
 
 double Trainer::step(Loader& loader, StepTimes& times) {
   Lap lap;
+  lr_ = schedule_->rate(pos_.step, pos_.epoch);
+  set_learning_rate(*optimizer_, lr_);
   optimizer_->zero_grad();
   times.optimizer += lap();
   double step_loss = 0;
@@ -251,6 +257,7 @@ bool Trainer::validate() {
   const auto m = to_metrics(eval, data_->targets());
   const double value = metric_value(m, c_.checkpoint.metric);
   early_.update(value, pos_.step);
+  schedule_->on_validation(value);
   nlohmann::json rec{{"kind", "validation"}, {"epoch", pos_.epoch}, {"step", pos_.step}, {"metric", value}};
   for (const auto& [t, v] : m.ccc) rec["ccc"][t] = v;
   metrics_.write(rec);
@@ -275,6 +282,7 @@ void Trainer::checkpoint(const Metrics* metrics) {
     p.optimizer = serialize_optimizer(*optimizer_);
     p.state["batch"] = pos_.batch;
     p.state["early_stopping"] = early_.to_json();
+    p.state["lr_schedule"] = schedule_->to_json();
     p.state["cpu_rng"] = std::move(rngs);
     if (metrics) {
       const auto written = store_->save(std::move(p), *metrics);

@@ -1,6 +1,7 @@
 // The training loop of every stage (`avf train`). One rank is the trivial world: the same code runs
 // under mpirun/srun with gradients summed by the reducer. One optimizer step:
-//   [agree to stop? -> preempt] -> accumulate micro-batches (no_sync for all but the last) -> finalize -> SGD
+//   [agree to stop? -> preempt] -> learning rate of the schedule -> accumulate micro-batches (no_sync for
+//   all but the last) -> finalize -> optimizer step
 // and at each validation point: evaluate, checkpoint (rank 0), early stopping. Everything a resume
 // needs is in the checkpoint, so an interrupted and resumed run ends with the weights of an
 // uninterrupted one.
@@ -19,6 +20,7 @@
 #include "core/models/stage_model.h"
 #include "core/training/checkpoint_store.h"
 #include "core/training/early_stopping.h"
+#include "core/training/lr_schedule.h"
 #include "core/training/run_context.h"
 #include "core/training/step_times.h"
 #include "dist/reducer.h"
@@ -69,7 +71,9 @@ class Trainer {
   std::unique_ptr<dist::Reducer> reducer_;
   std::optional<GlobalBatchStatistics> global_batch_norm_;
   std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<LrSchedule> schedule_;
   double backward_scale_ = 1;
+  double lr_ = 0;  // the rate of the latest step
   std::string checkpoint_dir_;
   std::unique_ptr<CheckpointStore> store_;
   EarlyStopping early_;

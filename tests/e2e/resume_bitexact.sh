@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Preemption-safe resume: a run interrupted by SIGUSR2 at a random moment, then resumed with
 # --checkpoint.resume auto, ends with weights bit-identical (sha256) to an uninterrupted run.
-# usage: resume_bitexact.sh AVF DATA_DIR WORK_DIR RANKS MPIRUN
+# usage: resume_bitexact.sh AVF DATA_DIR WORK_DIR RANKS MPIRUN [TRAIN OPTIONS...]
+# (extra options select e.g. the optimizer and the learning-rate schedule under test)
 set -euo pipefail
 avf=$1 data=$2 work=$3 ranks=$4 mpirun=$5
+shift 5
 rm -rf "$work"
 mkdir -p "$work"
 launch=()
 [ "$ranks" -gt 1 ] && launch=("$mpirun" --allow-run-as-root --oversubscribe --bind-to none -np "$ranks")
 args=(train --stage visual --data.shards "$data/shards" --model.width 0.0625 --data.crop-size 24
       --train.batch-size $((4 / ranks)) --train.epochs 6 --data.stride 16 --train.lr 0.01 --train.threads 1
-      --train.patience 0 --log.progress off)
+      --train.patience 0 --log.progress off "$@")
 
 "${launch[@]}" "$avf" "${args[@]}" --train.out "$work/straight"
 

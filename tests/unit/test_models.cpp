@@ -38,6 +38,20 @@ TEST(AudioNet, WidthDivisorShrinksChannels) {
   EXPECT_EQ(out.prediction.sizes().vec(), (Shape{2, 2}));
 }
 
+// model.audio-dropout acts on the input of the last linear layer (the authors' placement), not on the
+// regression output: with almost everything dropped, the prediction is fc5's bias, never 0.
+TEST(AudioNet, DropoutFeedsTheLastLinearLayer) {
+  torch::manual_seed(5);
+  AudioNet net(2, 16, /*dropout=*/0.999999);
+  net->train();
+  {
+    torch::NoGradGuard no_grad;
+    net->fc5->bias.fill_(0.5);
+  }
+  const auto prediction = net->forward(torch::randn({3, 1, 128, 129})).prediction;
+  EXPECT_TRUE(torch::equal(prediction, torch::full({3, 2}, 0.5f))) << prediction;
+}
+
 TEST(Autocast, Bf16ForwardInsideTheScopeFloat32GradientsAndNothingAfter) {
   torch::manual_seed(3);
   AudioNet net(2, 16);

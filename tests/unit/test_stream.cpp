@@ -125,3 +125,28 @@ TEST(Stream, LoaderHandsOutTheBatchesInOrderAndCountsTheSplit) {
 }
 
 }  // namespace
+
+// data.label-shift and data.label-median reach the labels a stage trains and validates on.
+TEST(StageData, LabelAdjustmentReachesTheLabels) {
+  if (shards().empty()) GTEST_SKIP() << "AVF_TEST_SHARDS not set";
+  auto plain = visual_data();
+  Config c;
+  c.train.stage = "visual";
+  c.train.device = "cpu";
+  c.data.shards = shards();
+  c.data.crop_size = 24;
+  c.data.label_shift = {"valence:0.2"};
+  auto shifted = open_stage_data(c);
+  const auto& a = plain->frame_labels(0);
+  const auto& b = shifted->frame_labels(0);
+  const int64_t n = plain->videos()[0].n_frames, T = int64_t(plain->targets().size());
+  const int64_t k = 5;  // 0.2 s at the fixture's 25 fps
+  ASSERT_EQ(a.size(), b.size());
+  int64_t differ = 0;
+  for (int64_t f = 0; f < n; ++f) {
+    EXPECT_EQ(b[f * T + 0], a[std::min(f + k, n - 1) * T + 0]) << "valence, frame " << f;
+    EXPECT_EQ(b[f * T + 1], a[f * T + 1]) << "arousal, frame " << f;
+    differ += b[f * T] != a[f * T];
+  }
+  EXPECT_GT(differ, 0) << "the fixture's valence should vary, or the shift is not seen";
+}
