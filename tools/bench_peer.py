@@ -2,6 +2,8 @@
 """The PyTorch peer of `avf train`: the same networks, batch shapes, loss and optimizer, trained with
 torch.nn.parallel.DistributedDataParallel over gloo, so avf's step time can be quoted as a ratio to
 what a user would run instead.
+(Over 400 lines: the three networks of the paper rewritten in PyTorch, kept in one file so that the
+peer is one command beside `avf bench`, and so that they read side by side with core/models/.)
 
   /usr/bin/python3 tools/bench_peer.py --stage visual|audio|fusion --ranks 1|2 [--steps 20] [--warmup 3]
       [--batch-size 8] [--width 0.125] [--audio-width-div 16] [--crop-size 28] [--feature-dim 64]

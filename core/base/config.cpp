@@ -89,14 +89,14 @@ bool parse_value<bool>(const std::string& text, const std::string& where, const 
 template <>
 std::vector<std::string> parse_value<std::vector<std::string>>(const std::string& text, const std::string& where,
                                                                const std::string& key) {
-  std::vector<std::string> out;
+  std::vector<std::string> out;  // an empty value is the empty list (e.g. `label-shift =`: none)
+  if (trim(text).empty()) return out;
   std::stringstream ss(text);
   for (std::string item; std::getline(ss, item, ',');) {
     item = trim(item);
     if (item.empty()) bad_value(where, key, text, "a comma-separated list without empty items");
     out.push_back(item);
   }
-  if (out.empty()) bad_value(where, key, text, "a non-empty comma-separated list");
   return out;
 }
 
@@ -137,7 +137,9 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("data.targets", &c.data.targets, "comma-separated target names to predict");
   add("data.sequence-frames", &c.data.sequence_frames, "frames per training sequence");
   add("data.subsequence-frames", &c.data.subsequence_frames, "frames per sub-sequence (one I3D clip)");
-  add("data.stride", &c.data.stride, "frames between the starts of consecutive sequences");
+  add("data.stride", &c.data.stride,
+      "frames between the starts of consecutive training sequences (any >= 1; the fusion stage: a multiple of "
+      "data.subsequence-frames)");
   add("data.audio-window", &c.data.audio_window,
       "spectrogram rows (40 ms each) per audio window, centred on the sub-sequence");
   add("data.crop-size", &c.data.crop_size, "random-crop size of face images; 0 = no crop");
@@ -345,9 +347,7 @@ void validate(const Config& c) {
   if (c.data.subsequence_frames <= 0 || c.data.sequence_frames % c.data.subsequence_frames != 0)
     fail(fmt::format("data.sequence-frames ({}) must be a positive multiple of data.subsequence-frames ({})",
                      c.data.sequence_frames, c.data.subsequence_frames));
-  if (c.data.stride <= 0 || c.data.stride % c.data.subsequence_frames != 0)
-    fail(fmt::format("data.stride ({}) must be a positive multiple of data.subsequence-frames ({})", c.data.stride,
-                     c.data.subsequence_frames));
+  if (c.data.stride <= 0) fail(fmt::format("data.stride ({}) must be at least 1 frame", c.data.stride));
   if (c.data.audio_window <= 0) fail("data.audio-window must be positive");
   if (c.train.batch_size <= 0) fail("train.batch-size must be positive");
   if (c.train.accumulate <= 0) fail("train.accumulate must be positive");
@@ -382,6 +382,7 @@ void validate(const Config& c) {
     fail(fmt::format("data.label-median ({}) must be 0 (off) or an odd number of frames", c.data.label_median));
   label_shifts(c);  // throws ConfigError naming the bad pair
   const auto& t = c.data.targets;
+  if (t.empty()) fail("data.targets must name at least one target");
   if (c.checkpoint.metric != "mean" && std::find(t.begin(), t.end(), c.checkpoint.metric) == t.end())
     fail(fmt::format("checkpoint.metric '{}' is neither 'mean' nor one of data.targets ({})", c.checkpoint.metric,
                      join(t, ", ")));

@@ -106,7 +106,7 @@ void bench_loader(const Config& c, int batches, int max_threads, BenchTable& tab
   v.train.stage = "visual";
   auto data = open_stage_data(v);
   const int64_t S = c.data.subsequence_frames, L = c.data.sequence_frames / S;
-  const auto sequences = data->training_sequences(c.data.train_partition, L, c.data.stride / S);
+  const auto sequences = data->training_sequences(c.data.train_partition, L, S, c.data.stride);
   if (sequences.empty()) throw std::runtime_error("no training sequences to read");
   dist::DistributedSampler sampler(int64_t(sequences.size()), 1, 0, c.train.batch_size, c.train.seed);
   if (sampler.steps_per_epoch() == 0)
@@ -130,7 +130,7 @@ void bench_loader(const Config& c, int batches, int max_threads, BenchTable& tab
     for (const auto& ref : batch)
       for (int64_t l = 0; l < L; ++l) {
         const auto& info = data->videos()[ref.video];
-        const int64_t first = geometry::first_frame(std::min(ref.first_sub + l, info.n_sub - 1), info.n_frames, S);
+        const int64_t first = geometry::clip_start(ref.first_sub, ref.offset, l, info.n_frames, S);
         reader.read_faces(ref.video, first, S, rows.data());
       }
   table.row("raw face reads, 1 thread", bytes,

@@ -14,10 +14,23 @@ inline int64_t subsequences(int64_t frames, int64_t S) { return (frames + S - 1)
 inline int64_t first_frame(int64_t sub, int64_t frames, int64_t S) { return std::min(sub * S, frames - S); }
 inline int64_t subsequence_of(int64_t frame, int64_t n_sub, int64_t S) { return std::min(frame / S, n_sub - 1); }
 
-// First sub-sequences of training sequences: every `step` sub-sequences while L fit (at least one).
-inline std::vector<int64_t> training_starts(int64_t n_sub, int64_t L, int64_t step) {
+// First frame of sub-sequence l of a sequence whose first sub-sequence is `first_sub`, `offset` frames
+// past the grid: sub-sequence indices past the end repeat the last, and every clip stays in the video.
+inline int64_t clip_start(int64_t first_sub, int64_t offset, int64_t l, int64_t frames, int64_t S) {
+  const int64_t sub = std::min(first_sub + l, subsequences(frames, S) - 1);
+  return std::min(sub * S + offset, frames - S);
+}
+
+// Starts (in frames) of training sequences of L sub-sequences: every `stride` frames while the
+// sequence fits (on the grid: while its L sub-sequences exist; off it: while its last clip ends in the
+// video), at least one.
+inline std::vector<int64_t> training_starts(int64_t frames, int64_t S, int64_t L, int64_t stride) {
+  const int64_t n_sub = subsequences(frames, S);
   std::vector<int64_t> out;
-  for (int64_t s = 0; s + L <= n_sub; s += step) out.push_back(s);
+  for (int64_t s = 0; s / S + L <= n_sub; s += stride) {
+    const int64_t offset = s % S;
+    if (offset == 0 || (s / S + L - 1) * S + offset + S <= frames) out.push_back(s);
+  }
   if (out.empty()) out.push_back(0);
   return out;
 }
@@ -29,10 +42,9 @@ inline std::vector<int64_t> covering_starts(int64_t n_sub, int64_t L) {
   return out;
 }
 
-// The label of sub-sequence j: per target, the mean of its frames' labels [n_frames, T], ignoring
-// NaN (missing); NaN when none of its frames is labelled.
-inline void subsequence_label(const float* labels, int64_t frames, int64_t T, int64_t S, int64_t j, float* out) {
-  const int64_t first = first_frame(j, frames, S);
+// The label of the clip of S frames from `first` (clip_label) or of sub-sequence j: per target, the
+// mean of its frames' labels [n_frames, T], ignoring NaN (missing); NaN when none is labelled.
+inline void clip_label(const float* labels, int64_t T, int64_t first, int64_t S, float* out) {
   for (int64_t t = 0; t < T; ++t) {
     double sum = 0;
     int n = 0;
@@ -40,6 +52,9 @@ inline void subsequence_label(const float* labels, int64_t frames, int64_t T, in
       if (!std::isnan(labels[f * T + t])) sum += labels[f * T + t], ++n;
     out[t] = n ? float(sum / n) : NAN;
   }
+}
+inline void subsequence_label(const float* labels, int64_t frames, int64_t T, int64_t S, int64_t j, float* out) {
+  clip_label(labels, T, first_frame(j, frames, S), S, out);
 }
 
 }  // namespace avf::geometry

@@ -67,7 +67,7 @@ class ShardStageData : public StageData {
     const auto& v = reader_.videos()[r.video];
     int64_t found = 0, total = 0;
     for (int64_t l = 0; l < L_; ++l) {
-      const int64_t first = geometry::first_frame(sub_index(r, l), v.n_frames, S_);
+      const int64_t first = clip_start(r, l);
       for (int64_t f = first; f < first + S_; ++f) found += v.face_found[f], ++total;
     }
     return double(found) / total >= data_.min_face_rate;
@@ -79,10 +79,9 @@ class ShardStageData : public StageData {
     batch.refs = refs;
     batch.labels = torch::empty({B, L_, T});
     for (int64_t b = 0; b < B; ++b) {
-      const auto& v = reader_.videos()[refs[b].video];
       for (int64_t l = 0; l < L_; ++l)
-        geometry::subsequence_label(labels_[refs[b].video].data(), v.n_frames, T, S_, sub_index(refs[b], l),
-                                    batch.labels.data_ptr<float>() + (b * L_ + l) * T);
+        geometry::clip_label(labels_[refs[b].video].data(), T, clip_start(refs[b], l), S_,
+                             batch.labels.data_ptr<float>() + (b * L_ + l) * T);
     }
     if (visual_) faces(refs, seed, train, batch);
     if (audio_) batch.audio = spectrograms(refs);
@@ -90,8 +89,8 @@ class ShardStageData : public StageData {
   }
 
  private:
-  int64_t sub_index(const SequenceRef& r, int64_t l) const {
-    return std::min(r.first_sub + l, videos_[r.video].n_sub - 1);
+  int64_t clip_start(const SequenceRef& r, int64_t l) const {
+    return geometry::clip_start(r.first_sub, r.offset, l, videos_[r.video].n_frames, S_);
   }
 
   // Crops copied row by row from the stored chunks into one uint8 tensor (pinned when a GPU will take
@@ -109,12 +108,14 @@ class ShardStageData : public StageData {
       // One crop (and one flip) per sequence, as a camera would: random when training, centred
       // otherwise. Drawn from the batch's seed and the sequence itself, not from its place in the
       // batch, so a global batch split over ranks gets the crops one process would draw for it.
-      std::mt19937_64 rng(batch_seed(batch_seed(seed, refs[b].video), uint64_t(refs[b].first_sub)));
+      // (Off the grid the offset joins the seed; on it the seed is what it always was.)
+      const uint64_t where = uint64_t(refs[b].first_sub) + (uint64_t(refs[b].offset) << 40);
+      std::mt19937_64 rng(batch_seed(batch_seed(seed, refs[b].video), where));
       const int64_t y0 = train ? int64_t(rng() % (H - crop_ + 1)) : (H - crop_) / 2;
       const int64_t x0 = train ? int64_t(rng() % (W - crop_ + 1)) : (W - crop_) / 2;
       const bool flip = train && data_.flip && (rng() & 1);
       for (int64_t l = 0; l < L_; ++l) {
-        const int64_t first = geometry::first_frame(sub_index(refs[b], l), v.n_frames, S_);
+        const int64_t first = clip_start(refs[b], l);
         reader_.read_face_crops(refs[b].video, first, S_, y0, x0, crop_, flip, out + (b * L_ + l) * clip_bytes);
         if (mask) {
           // Frames without a face carry no facial information: blanked after conversion (0 = mid grey).
@@ -134,7 +135,7 @@ class ShardStageData : public StageData {
       for (int64_t l = 0; l < L_; ++l) {
         // The window of W spectrogram rows (one per frame) centred on the sub-sequence, edge rows
         // repeated at the ends of the video.
-        const int64_t centre = geometry::first_frame(sub_index(refs[b], l), v.n_frames, S_) + S_ / 2;
+        const int64_t centre = clip_start(refs[b], l) + S_ / 2;
         float* dst = out.data_ptr<float>() + (b * L_ + l) * window_ * F;
         for (int64_t r = 0; r < window_; ++r) {
           const int64_t row = std::clamp<int64_t>(centre - window_ / 2 + r, 0, v.n_frames - 1);
@@ -201,6 +202,7 @@ class FeatureStageData : public StageData {
   const std::vector<VideoInfo>& videos() const override { return videos_; }
   const std::vector<std::string>& targets() const override { return store_.targets(); }
   const std::vector<float>& frame_labels(size_t v) const override { return store_.videos()[v].frame_labels; }
+  bool any_offset() const override { return false; }
 
   Batch make_batch(const std::vector<SequenceRef>& refs, uint64_t, bool) const override {
     const int64_t B = refs.size(), T = targets().size(), Ka = store_.audio_dim(), Kv = store_.visual_dim();
@@ -236,11 +238,20 @@ std::vector<size_t> StageData::videos_in(const std::string& partition) const {
   return out;
 }
 
-std::vector<SequenceRef> StageData::training_sequences(const std::string& partition, int64_t L, int64_t step) const {
+std::vector<SequenceRef> StageData::training_sequences(const std::string& partition, int64_t L, int64_t S,
+                                                       int64_t stride) const {
+  if (stride < 1) throw ConfigError(fmt::format("data.stride ({}) must be at least 1 frame", stride));
+  if (!any_offset() && stride % S != 0)
+    throw ConfigError(fmt::format(
+        "data.stride ({}) must be a multiple of data.subsequence-frames ({}) for the fusion stage: its extracted "
+        "features lie on the grid of sub-sequences",
+        stride, S));
   std::vector<SequenceRef> out;
   for (size_t v : videos_in(partition))
-    for (int64_t s : geometry::training_starts(videos()[v].n_sub, L, step))
-      if (usable({v, s})) out.push_back({v, s});
+    for (int64_t s : geometry::training_starts(videos()[v].n_frames, S, L, stride)) {
+      const SequenceRef ref{v, s / S, s % S};
+      if (usable(ref)) out.push_back(ref);
+    }
   return out;
 }
 

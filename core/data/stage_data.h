@@ -18,9 +18,12 @@ namespace avf {
 
 class ShardReader;
 
+// A sequence is a view: a video and where its L sub-sequences start, nothing copied. Sub-sequence l
+// covers frames [min(first_sub + l, n_sub - 1) * S + offset, ... + S), kept inside the video.
 struct SequenceRef {
-  size_t video;       // index into videos()
-  int64_t first_sub;  // first of the L sub-sequences (indices past the video's end repeat its last)
+  size_t video;        // index into videos()
+  int64_t first_sub;   // first of the L sub-sequences (indices past the video's end repeat its last)
+  int64_t offset = 0;  // frames past the sub-sequence grid, 0..S-1: training sequences at any data.stride
 };
 
 struct Batch {
@@ -50,8 +53,12 @@ class StageData {
   virtual const ShardReader* shard_reader() const { return nullptr; }
   // Whether a training sequence may be used (face-policy=skip drops sequences with too few faces).
   virtual bool usable(const SequenceRef&) const { return true; }
+  // Whether sequences may start off the sub-sequence grid (shards: yes; extracted features: no).
+  virtual bool any_offset() const { return true; }
 
-  std::vector<SequenceRef> training_sequences(const std::string& partition, int64_t L, int64_t step) const;
+  // Training sequences of L sub-sequences of S frames starting every `stride` frames (any stride >= 1;
+  // the fusion stage's features lie on the grid, so there it must be a multiple of S).
+  std::vector<SequenceRef> training_sequences(const std::string& partition, int64_t L, int64_t S, int64_t stride) const;
   std::vector<SequenceRef> covering_sequences(size_t video, int64_t L) const;
   std::vector<size_t> videos_in(const std::string& partition) const;
 };

@@ -55,7 +55,7 @@ Trainer::Trainer(const Config& c) : c_(c), ctx_(start_training_run(c)) {
   S_ = c.data.subsequence_frames, L_ = c.data.sequence_frames / S_;
 
   data_ = open_stage_data(c);
-  sequences_ = data_->training_sequences(c.data.train_partition, L_, c.data.stride / S_);
+  sequences_ = data_->training_sequences(c.data.train_partition, L_, S_, c.data.stride);
   if (sequences_.empty())
     throw std::runtime_error(fmt::format("no training sequences in partition '{}'", c.data.train_partition));
 

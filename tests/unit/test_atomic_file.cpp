@@ -14,7 +14,7 @@
 #include "fs_test_support.h"
 #include "run_command.h"
 
-using namespace avf::dist;
+using namespace avf;
 namespace fs = std::filesystem;
 
 TEST(AtomicFile, ReplacesContentAndLeavesNoTempFile) {

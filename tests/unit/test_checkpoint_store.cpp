@@ -1,5 +1,6 @@
 // The checkpoint store: what is kept (last, best, top-k), what is loaded (only verified checkpoints),
 // and that failures and kills never cost the previous checkpoints.
+// Over 400 lines: one crash point per case of the store's replacement protocol, sharing its helpers.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -18,7 +19,7 @@
 #include "fs_test_support.h"
 #include "run_command.h"
 
-using namespace avf::dist;
+using namespace avf;
 namespace fs = std::filesystem;
 using nlohmann::json;
 

@@ -8,7 +8,7 @@
 #include "core/training/checkpoint_torch.h"
 #include "run_command.h"
 
-using namespace avf::dist;
+using namespace avf;
 
 namespace {
 

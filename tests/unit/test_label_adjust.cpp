@@ -1,8 +1,9 @@
-// Label adjustment (core/data/label_adjust.h): the annotation delay and the median filter, worked by hand.
+// Label adjustment (core/data/label_adjust.h) and sequence geometry (core/data/geometry.h), worked by hand.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
+#include "core/data/geometry.h"
 #include "core/data/label_adjust.h"
 
 namespace avf {
@@ -47,12 +48,38 @@ TEST(LabelAdjust, MedianSkipsMissingFramesAndShrinksAtTheEdges) {
 }
 
 TEST(LabelAdjust, MedianComesBeforeTheShift) {
-  auto x = rows({0, 10, 0, 0, 7, 0}, {0, 0, 0, 0, 0, 0});
-  adjust_labels(x, 6, kTargets, 10.0, {{{"valence", 0.1}}, 3});  // median removes the spikes, then 1 frame
-  EXPECT_EQ(column(x, 0), (std::vector<float>{0, 0, 0, 0, 0, 0}));
+  // One-frame spikes away from the ends: the median removes them, so the shifted labels are all 0
+  // (shifted first, the spike at frame 1 would survive the median at frame 0's window {10, 0}).
+  auto x = rows({0, 10, 0, 0, 7, 0, 0}, {0, 0, 0, 0, 0, 0, 0});
+  adjust_labels(x, 7, kTargets, 10.0, {{{"valence", 0.1}}, 3});
+  EXPECT_EQ(column(x, 0), (std::vector<float>{0, 0, 0, 0, 0, 0, 0}));
   auto y = rows({0, 1, 2, 3, 4, 5}, {0, 0, 0, 0, 0, 0});
   adjust_labels(y, 6, kTargets, 10.0, {{{"valence", -0.1}}, 0});  // a negative delay moves the other way
   EXPECT_EQ(column(y, 0), (std::vector<float>{0, 0, 1, 2, 3, 4}));
+}
+
+}  // namespace
+}  // namespace avf
+
+// Sequence geometry at any stride (core/data/geometry.h), worked by hand: 40 frames, S = 16 (3
+// sub-sequences, the last overlapping: frames 24..39), L = 2.
+namespace avf {
+namespace {
+
+TEST(Geometry, TrainingStartsAtAnyStride) {
+  // On the grid: sub-sequences 0 and 1 (a sequence 1..2 still has its L sub-sequences).
+  EXPECT_EQ(geometry::training_starts(40, 16, 2, 16), (std::vector<int64_t>{0, 16}));
+  // Every frame: offsets 0..8 after sub-sequence 0 (the second clip, 16 + o .. 31 + o, must end by
+  // frame 39), then 16 on the grid; 17 and later would need a third sub-sequence past the end.
+  EXPECT_EQ(geometry::training_starts(40, 16, 2, 1), (std::vector<int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 16}));
+  EXPECT_EQ(geometry::training_starts(40, 16, 2, 5), (std::vector<int64_t>{0, 5}));  // 10: 16 + 10 + 16 > 40
+  EXPECT_EQ(geometry::training_starts(20, 16, 4, 3), (std::vector<int64_t>{0}));     // too short: one anyway
+}
+
+TEST(Geometry, ClipsStayInTheVideo) {
+  EXPECT_EQ(geometry::clip_start(0, 5, 1, 40, 16), 21);
+  EXPECT_EQ(geometry::clip_start(1, 0, 1, 40, 16), 24);  // the last sub-sequence overlaps its neighbour
+  EXPECT_EQ(geometry::clip_start(1, 8, 5, 40, 16), 24);  // past the end: the last clip
 }
 
 }  // namespace

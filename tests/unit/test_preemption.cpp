@@ -18,6 +18,7 @@
 #include "dist/preemption.h"
 #include "run_command.h"
 
+using namespace avf;
 using namespace avf::dist;
 
 namespace {

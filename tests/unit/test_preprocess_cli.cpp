@@ -1,5 +1,6 @@
 // `avf preprocess` and `avf inspect` as users meet them: bad inputs get clear messages while the
 // other videos complete, a run killed with SIGKILL resumes to identical shards, inspect verifies.
+// Over 400 lines: every case runs the real `avf` on one generated corpus, built once for the file.
 #include <gtest/gtest.h>
 
 #include <fmt/format.h>
@@ -134,7 +135,7 @@ TEST(PreprocessCli, FullDiskFailsTheShardWithItsPathAndReasonAndWritesNoManifest
   const std::string out = disk.path() + "/shards";
   // An earlier complete dataset there must not survive as if the new one were complete.
   ASSERT_EQ(run_command("mkdir -p " + out + " && echo '{}' > " + out + "/manifest.json").exit_code, 0);
-  for (const std::string launch :
+  for (const std::string& launch :
        {std::string(), std::string("mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 ")}) {
     SCOPED_TRACE(launch.empty() ? "1 rank" : "2 ranks");
     const auto r = run_command(launch + avf_bin + " preprocess --input " + c + " --output " + out +

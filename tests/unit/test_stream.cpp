@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "core/base/config.h"
+#include "core/data/shard_reader.h"
 #include "core/data/stage_data.h"
 #include "core/data/stream.h"
 #include "dist/sampler.h"
@@ -149,4 +150,42 @@ TEST(StageData, LabelAdjustmentReachesTheLabels) {
     differ += b[f * T] != a[f * T];
   }
   EXPECT_GT(differ, 0) << "the fixture's valence should vary, or the shift is not seen";
+}
+
+// data.stride counts frames: stride 1 gives every start frame as a view (video, sub-sequence, offset),
+// a superset of the grid-aligned sequences, and an off-grid sequence's labels and clips are those of
+// its own frames.
+TEST(StageData, AnyStrideGivesSequencesAtEveryFrame) {
+  if (shards().empty()) GTEST_SKIP() << "AVF_TEST_SHARDS not set";
+  auto data = visual_data();
+  const auto grid = data->training_sequences("train", L, S, S);
+  const auto every = data->training_sequences("train", L, S, 1);
+  ASSERT_GT(every.size(), grid.size() * 8) << "about S times as many";
+  size_t found = 0;
+  for (const auto& g : grid)
+    for (const auto& e : every) found += e.video == g.video && e.first_sub == g.first_sub && e.offset == 0;
+  EXPECT_EQ(found, grid.size());
+  const SequenceRef* off = nullptr;
+  for (const auto& e : every)
+    if (e.offset == 5) off = &e;
+  ASSERT_NE(off, nullptr);
+  const auto batch = data->make_batch({*off}, 7, false);
+  const auto& labels = data->frame_labels(off->video);
+  const int64_t T = int64_t(data->targets().size());
+  for (int64_t l = 0; l < L; ++l)
+    for (int64_t t = 0; t < T; ++t) {
+      double sum = 0;
+      for (int64_t f = (off->first_sub + l) * S + 5; f < (off->first_sub + l) * S + 5 + S; ++f)
+        sum += labels[f * T + t];
+      EXPECT_NEAR(batch.labels[0][l][t].item<float>(), sum / S, 1e-5) << "sub-sequence " << l << ", target " << t;
+    }
+  // The clip of sub-sequence 0 is the shard's rows from 5 frames past the grid (centre crop).
+  const auto* reader = data->shard_reader();
+  ASSERT_NE(reader, nullptr);
+  const int64_t H = reader->face_height(), W = reader->face_width(), crop = 24;
+  std::vector<uint8_t> rows(size_t(S) * crop * crop * 3);
+  reader->read_face_crops(off->video, off->first_sub * S + 5, S, (H - crop) / 2, (W - crop) / 2, crop, false,
+                          rows.data());
+  const auto clip = batch.visual[0][0].contiguous();
+  EXPECT_TRUE(std::equal(rows.begin(), rows.end(), clip.data_ptr<uint8_t>()));
 }

@@ -1,5 +1,7 @@
 // Sweep specs, planner, quoting, early-stopping rules, leaderboard and the SLURM submission logic
 // (against stand-in sbatch/scontrol on PATH; the real cluster is in tests/slurm).
+// Over 400 lines: one binary for the jobs library, so the stand-in commands and the spec fixtures
+// are set up once; each TEST is independent and named after the part of jobs/ it covers.
 #include <gtest/gtest.h>
 
 #include <algorithm>

@@ -71,7 +71,7 @@ TEST(VisualInput, FlipMirrorsSomeSequencesAndKeepsTheirCrops) {
   c.data.flip = true;
   auto flipping = open_stage_data(c);
   const int64_t L = c.data.sequence_frames / c.data.subsequence_frames;
-  auto refs = plain->training_sequences("train", L, 1);
+  auto refs = plain->training_sequences("train", L, c.data.subsequence_frames, c.data.subsequence_frames);
   refs.resize(std::min<size_t>(refs.size(), 16));
   auto a = plain->make_batch(refs, 99, true).visual, b = flipping->make_batch(refs, 99, true).visual;
   int flipped = 0;
