@@ -72,8 +72,7 @@ void write_feature_manifest(const std::string& dir, int world_size, const std::v
   for (int r = 0; r < world_size; ++r) j["files"].push_back(rank_file(r));
   if (!throughput.is_null()) j["throughput"] = throughput;
   // What marks the features complete: written atomically and durably, or not at all.
-  dist::write_file_atomic((std::filesystem::path(dir) / kManifest).string(), j.dump(2) + "
-");
+  dist::write_file_atomic((std::filesystem::path(dir) / kManifest).string(), j.dump(2) + "\n");
 }
 
 FeatureStore::FeatureStore(const std::string& dir) {
