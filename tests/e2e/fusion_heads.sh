@@ -17,10 +17,10 @@ common=(--log.progress off --train.patience 0 --train.threads 1 --dist.bind none
 
 # Unimodal networks just good enough to produce features: 64-d both (1024 x 0.0625, 1024 / 16).
 "$avf" train --stage visual --data.shards "$data/shards" --model.width 0.0625 --data.crop-size 28 --train.batch-size 4 \
-  --train.epochs 1 --train.max-steps 2 --train.out "$work/visual" "${common[@]}" > "$work/visual.log" 2>&1 ||
+  --data.stride 32 --train.epochs 1 --train.max-steps 2 --train.out "$work/visual" "${common[@]}" > "$work/visual.log" 2>&1 ||
   fail "visual: $(tail -3 "$work/visual.log")"
 "$avf" train --stage audio --data.shards "$data/shards" --model.audio-width-div 16 --train.batch-size 4 \
-  --train.epochs 1 --train.max-steps 2 --train.out "$work/audio" "${common[@]}" > "$work/audio.log" 2>&1 ||
+  --data.stride 32 --train.epochs 1 --train.max-steps 2 --train.out "$work/audio" "${common[@]}" > "$work/audio.log" 2>&1 ||
   fail "audio: $(tail -3 "$work/audio.log")"
 "$avf" extract --visual "$work/visual/checkpoints/last" --audio "$work/audio/checkpoints/last" \
   --data.shards "$data/shards" --output "$work/features" --log.progress off > "$work/extract.log" 2>&1 ||
