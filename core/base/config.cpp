@@ -156,7 +156,8 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("data.label-median", &c.data.label_median, "median filter of the labels over this many frames (odd); 0 = off");
 
   add("model.fusion", &c.model.fusion, "fusion head",
-      {"cross-attention", "cross-attention-2stage", "concat", "self-attention", "lstm"});
+      {"cross-attention", "cross-attention-2stage", "concat", "self-attention", "lstm", "joint-cross-attention",
+       "recursive-joint-cross-attention", "gated-recursive-joint-cross-attention", "transformer"});
   add("model.width", &c.model.width, "I3D channel multiplier (1.0 = the published network)");
   add("model.feature-dim", &c.model.feature_dim, "per-sub-sequence feature size K of each modality");
   add("model.audio-width-div", &c.model.audio_width_div, "divides the audio network's channel counts");
@@ -166,6 +167,11 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("model.audio-dropout", &c.model.audio_dropout,
       "dropout on the input of the audio network's last linear layer (as the authors)");
   add("model.hidden", &c.model.hidden, "width of the fusion head's first fully connected layer");
+  add("model.attention-dim", &c.model.attention_dim, "width k of the joint cross-attention maps H (joint heads)");
+  add("model.recursions", &c.model.recursions, "iterations of the (gated) recursive joint cross-attention");
+  add("model.input-lstm", &c.model.input_lstm, "BLSTM on each modality's features before the recursive joint heads");
+  add("model.gate-temperature", &c.model.gate_temperature, "softmax temperature of the gated recursive head's gates");
+  add("model.heads", &c.model.heads, "attention heads of the transformer fusion head (must divide the feature size)");
   add("model.inflate-from", &c.model.inflate_from, "2D Inception-v1 weights (HDF5) to inflate into I3D");
 
   add("train.stage", &c.train.stage, "what to train", {"visual", "audio", "fusion"});
@@ -360,6 +366,10 @@ void validate(const Config& c) {
     fail(fmt::format("checkpoint.every ({}) must be 0 (each epoch) or a positive number of steps", c.checkpoint.every));
   if (c.checkpoint.keep < 0) fail(fmt::format("checkpoint.keep ({}) must be 0 or positive", c.checkpoint.keep));
   if (c.model.temperature <= 0) fail("model.temperature must be positive");
+  if (c.model.attention_dim <= 0) fail(fmt::format("model.attention-dim ({}) must be positive", c.model.attention_dim));
+  if (c.model.recursions <= 0) fail(fmt::format("model.recursions ({}) must be positive", c.model.recursions));
+  if (c.model.gate_temperature <= 0) fail("model.gate-temperature must be positive");
+  if (c.model.heads <= 0) fail(fmt::format("model.heads ({}) must be positive", c.model.heads));
   if (c.model.width <= 0) fail("model.width must be positive");
   if (c.dist.bucket_mb <= 0 || c.dist.first_bucket_mb <= 0)
     fail("dist.bucket-mb and dist.first-bucket-mb must be positive");

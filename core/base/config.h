@@ -39,16 +39,23 @@ struct DataConfig {
 };
 
 struct ModelConfig {
-  std::string fusion = "cross-attention";  // cross-attention | cross-attention-2stage | concat | self-attention | lstm
-  double width = 1.0;                      // I3D channel multiplier
-  int feature_dim = 1024;                  // K: per-sub-sequence feature size of each modality
-  int audio_width_div = 1;                 // divides the audio network's channels (tests use tiny nets)
-  double temperature = 1.0;                // T in equation 2
-  double dropout = 0.5;                    // on the attended A-V features
-  double visual_dropout = 0.8;             // on I3D's linear layers
-  double audio_dropout = 0.5;              // on the input of the audio network's last linear layer
-  int hidden = 256;                        // first fully connected layer of the fusion head
-  std::string inflate_from;                // optional 2D Inception-v1 weights to inflate into I3D
+  // cross-attention | cross-attention-2stage | concat | self-attention | lstm | joint-cross-attention |
+  // recursive-joint-cross-attention | gated-recursive-joint-cross-attention | transformer
+  std::string fusion = "cross-attention";
+  double width = 1.0;             // I3D channel multiplier
+  int feature_dim = 1024;         // K: per-sub-sequence feature size of each modality
+  int audio_width_div = 1;        // divides the audio network's channels (tests use tiny nets)
+  double temperature = 1.0;       // T in equation 2
+  double dropout = 0.5;           // on the attended A-V features
+  double visual_dropout = 0.8;    // on I3D's linear layers
+  double audio_dropout = 0.5;     // on the input of the audio network's last linear layer
+  int hidden = 256;               // first fully connected layer of the fusion head
+  int attention_dim = 32;         // k: width of the joint cross-attention maps H
+  int recursions = 2;             // iterations of the recursive joint cross-attention heads
+  bool input_lstm = false;        // BLSTM on each modality before the recursive heads
+  double gate_temperature = 0.1;  // softmax temperature of the gated head's gates
+  int heads = 4;                  // attention heads of the transformer head
+  std::string inflate_from;       // optional 2D Inception-v1 weights to inflate into I3D
 };
 
 struct TrainConfig {

@@ -13,8 +13,9 @@ namespace avf {
 
 struct FusionOutput {
   torch::Tensor prediction;  // [B, L, targets]
-  // Attention maps [B, L, L] by name ("stage1.audio" = A_a, "stage1.visual" = A_v, …) for
-  // `avf predict --attention`; empty for heads without attention. They are the same tensors the
+  // Attention maps by name, one 2-D map per sequence: [B, L, L] for the correlation heads
+  // ("stage1.audio" = A_a, "stage1.visual" = A_v, …); each head's header gives its maps and their
+  // shapes. For `avf predict --attention`; empty for heads without attention. They are the same tensors the
   // forward pass used (kept for backward anyway), so returning them costs nothing.
   std::vector<std::pair<std::string, torch::Tensor>> attention;
 };
@@ -38,8 +39,11 @@ class PredictionHeadImpl : public torch::nn::Module {
 };
 TORCH_MODULE(PredictionHead);
 
-// cross-attention | cross-attention-2stage | concat | self-attention | lstm, sized by
-// model.hidden, model.dropout and model.temperature; both modalities have feature_dim features.
-Fusion make_fusion(const ModelConfig& model, int64_t feature_dim, int64_t n_targets);
+// cross-attention | cross-attention-2stage | concat | self-attention | lstm | joint-cross-attention |
+// recursive-joint-cross-attention | gated-recursive-joint-cross-attention | transformer, sized by the
+// model.* keys; both modalities have feature_dim features. The joint heads' weights are L x L, so they
+// need n_subsequences = L (data.sequence-frames / data.subsequence-frames); the others ignore it.
+// Unknown names and missing L throw ConfigError.
+Fusion make_fusion(const ModelConfig& model, int64_t feature_dim, int64_t n_targets, int64_t n_subsequences = 0);
 
 }  // namespace avf

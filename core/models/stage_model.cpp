@@ -84,7 +84,8 @@ std::unique_ptr<StageModel> make_stage_model(const Config& c, int64_t n_targets,
         fmt::format("the fusion heads need equally sized audio and visual features, the extracted "
                     "ones are {} and {} (match model.width and model.audio-width-div)",
                     dims.first, dims.second));
-  return std::make_unique<FusionModel>(make_fusion(m, dims.first, n_targets));
+  return std::make_unique<FusionModel>(
+      make_fusion(m, dims.first, n_targets, c.data.sequence_frames / c.data.subsequence_frames));
 }
 
 }  // namespace avf

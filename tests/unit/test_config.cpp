@@ -51,7 +51,8 @@ TEST(Config, BadValuesNameKeyAndExpectation) {
             "DIR/run.ini:2: bad value for 'train.epochs': '2.5' (expected an integer)");
   EXPECT_EQ(config_error("[model]\nfusion = gru\n"),
             "DIR/run.ini:2: bad value for 'model.fusion': 'gru' (expected one of cross-attention, "
-            "cross-attention-2stage, concat, self-attention, lstm)");
+            "cross-attention-2stage, concat, self-attention, lstm, joint-cross-attention, "
+            "recursive-joint-cross-attention, gated-recursive-joint-cross-attention, transformer)");
   EXPECT_EQ(config_error("[train]\ndeterministic = maybe\n"),
             "DIR/run.ini:2: bad value for 'train.deterministic': 'maybe' (expected true or false)");
 }
@@ -106,6 +107,24 @@ TEST(Config, ValidateRejectsInconsistentGeometry) {
   EXPECT_THROW(avf::validate(c), ConfigError);
   c.data.targets = {"fatigue"};
   EXPECT_NO_THROW(avf::validate(c));
+}
+
+TEST(Config, ValidateNamesTheFusionHeadKeys) {
+  const auto error_of = [](void (*set)(Config&)) {
+    Config c;
+    set(c);
+    try {
+      avf::validate(c);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_NE(error_of([](Config& c) { c.model.recursions = 0; }).find("model.recursions (0)"), std::string::npos);
+  EXPECT_NE(error_of([](Config& c) { c.model.attention_dim = -1; }).find("model.attention-dim"), std::string::npos);
+  EXPECT_NE(error_of([](Config& c) { c.model.heads = 0; }).find("model.heads"), std::string::npos);
+  EXPECT_NE(error_of([](Config& c) { c.model.gate_temperature = 0; }).find("model.gate-temperature"),
+            std::string::npos);
 }
 
 TEST(Config, EditDistance) {

@@ -163,21 +163,43 @@ TEST(LstmFusion, RunsForwardInTime) {
 TEST(MakeFusion, EveryVariantMapsFeaturesToPerSubsequencePredictions) {
   ModelConfig config;
   config.hidden = 16;
-  const std::map<std::string, size_t> maps{
-      {"cross-attention", 2}, {"cross-attention-2stage", 4}, {"concat", 0}, {"self-attention", 1}, {"lstm", 0}};
-  for (const auto& [name, n_maps] : maps) {
+  config.attention_dim = 5;
+  config.recursions = 3;
+  // Map shapes per sequence: L x L for the correlation heads, K x k (feature x model.attention-dim)
+  // for the joint heads' H maps, L x 2 and L x recursions for the gated head's gates, 2L x 2L for
+  // the transformer.
+  const Shape LL{3, 4, 4}, Kk{3, 8, 5}, gate{3, 4, 2}, final_gate{3, 4, 3}, tokens{3, 8, 8};
+  const std::map<std::string, std::vector<Shape>> maps{
+      {"cross-attention", {LL, LL}},
+      {"cross-attention-2stage", {LL, LL, LL, LL}},
+      {"concat", {}},
+      {"self-attention", {LL}},
+      {"lstm", {}},
+      {"joint-cross-attention", {Kk, Kk}},
+      {"recursive-joint-cross-attention", {Kk, Kk, Kk, Kk, Kk, Kk}},
+      {"gated-recursive-joint-cross-attention",
+       {Kk, Kk, gate, gate, Kk, Kk, gate, gate, Kk, Kk, gate, gate, final_gate, final_gate}},
+      {"transformer", {tokens}}};
+  for (const auto& [name, shapes] : maps) {
     config.fusion = name;
-    for (int64_t targets : {1, 2}) {
-      auto fusion = make_fusion(config, 8, targets);
-      auto out = fusion->forward(torch::randn({3, 4, 8}), torch::randn({3, 4, 8}));
-      EXPECT_EQ(out.prediction.sizes().vec(), (Shape{3, 4, targets})) << name;
-      EXPECT_EQ(out.attention.size(), n_maps) << name;
-      for (const auto& map : out.attention) EXPECT_EQ(map.second.sizes().vec(), (Shape{3, 4, 4})) << name;
-      out.prediction.sum().backward();
-      for (const auto& p : fusion->parameters()) EXPECT_TRUE(p.grad().defined()) << name;
+    for (bool input_lstm : {false, true}) {
+      config.input_lstm = input_lstm;
+      for (int64_t targets : {1, 2}) {
+        auto fusion = make_fusion(config, 8, targets, 4);
+        auto out = fusion->forward(torch::randn({3, 4, 8}), torch::randn({3, 4, 8}));
+        EXPECT_EQ(out.prediction.sizes().vec(), (Shape{3, 4, targets})) << name;
+        ASSERT_EQ(out.attention.size(), shapes.size()) << name;
+        for (size_t i = 0; i < shapes.size(); ++i)
+          EXPECT_EQ(out.attention[i].second.sizes().vec(), shapes[i]) << name << " " << out.attention[i].first;
+        out.prediction.sum().backward();
+        for (const auto& p : fusion->named_parameters())
+          EXPECT_TRUE(p.value().grad().defined()) << name << " " << p.key();
+      }
     }
   }
-  config.fusion = "transformer";
+  config.fusion = "joint-cross-attention";
+  EXPECT_THROW(make_fusion(config, 8, 2), ConfigError);  // L unknown
+  config.fusion = "perceiver";
   EXPECT_THROW(make_fusion(config, 8, 2), ConfigError);
 }
 
