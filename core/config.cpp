@@ -158,6 +158,7 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("model.audio-dropout", &c.model.audio_dropout, "dropout after the audio network's last linear layer");
   add("model.hidden", &c.model.hidden, "width of the fusion head's first fully connected layer");
   add("model.inflate-from", &c.model.inflate_from, "2D Inception-v1 weights (HDF5) to inflate into I3D");
+  add("model.visual-weights", &c.model.visual_weights, "3D I3D weights (HDF5, e.g. tools/convert-weights of pytorch-i3d) to start I3D from");
 
   add("train.stage", &c.train.stage, "what to train", {"visual", "audio", "fusion"});
   add("train.out", &c.train.out, "run directory for metrics, plots and checkpoints");

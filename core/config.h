@@ -45,6 +45,7 @@ struct ModelConfig {
   double audio_dropout = 0.5;              // after the audio network's last linear layer
   int hidden = 256;                        // first fully connected layer of the fusion head
   std::string inflate_from;                // optional 2D Inception-v1 weights to inflate into I3D
+  std::string visual_weights;              // optional 3D I3D weights (e.g. converted pytorch-i3d) to start from
 };
 
 struct TrainConfig {
