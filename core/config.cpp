@@ -137,7 +137,7 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("data.sequence-frames", &c.data.sequence_frames, "frames per training sequence");
   add("data.subsequence-frames", &c.data.subsequence_frames, "frames per sub-sequence (one I3D clip)");
   add("data.stride", &c.data.stride, "frames between the starts of consecutive sequences");
-  add("data.audio-window", &c.data.audio_window, "spectrogram rows (40 ms each) per audio window, centred on the sub-sequence");
+  add("data.audio-window", &c.data.audio_window, "spectrogram rows per audio window, centred on the sub-sequence (40 ms each; 10 ms with the authors' audio front-end)");
   add("data.crop-size", &c.data.crop_size, "random-crop size of face images; 0 = no crop");
   add("data.flip", &c.data.flip, "random horizontal flip of training face clips (the authors' augmentation)");
   add("data.face-policy", &c.data.face_policy, "frames without a face", {"keep", "mask", "skip"});
