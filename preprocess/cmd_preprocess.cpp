@@ -413,8 +413,11 @@ int cmd_preprocess(const std::vector<std::string>& args) {
       probe_failed.push_back({{"id", ds.videos[i].id}, {"reason", e.what()}});
     }
   }
+  pre::MelParams mel;
+  mel.fps = o.params.fps;
+  const int64_t spectrogram_rows = o.params.audio_frontend == "authors" ? pre::mel_rows_per_frame(mel) : 1;
   const uint64_t bytes_per_frame =
-      uint64_t(o.params.face_size) * o.params.face_size * 3 + 4 * o.params.freq_bins + 4 * ds.targets.size() + 17;
+      uint64_t(o.params.face_size) * o.params.face_size * 3 + 4 * o.params.freq_bins * spectrogram_rows + 4 * ds.targets.size() + 17;
   const auto plan = pre::plan_shards(frames, bytes_per_frame, o.shard_size, pg.size);
   // Until the new manifest is written the dataset is incomplete: an interrupted run leaves none.
   // Every rank reads the old one first, to notice shards changed since it was written.

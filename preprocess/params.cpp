@@ -37,7 +37,9 @@ std::string Params::to_json() const {
     j["audio_frontend"] = audio_frontend;
     j["window_ms"] = mel.win_length * 1000.0 / kSampleRate;
     j["hop_ms"] = mel.hop_s * 1000;
-    j["rows_per_frame"] = mel_rows_per_frame(MelParams{kSampleRate, fps});
+    MelParams at_fps;
+    at_fps.fps = fps;
+    j["rows_per_frame"] = mel_rows_per_frame(at_fps);
     j["spectrogram"] = "authors' front-end: torchaudio MelSpectrogram (n_fft 1024, Hann, center reflect, normalized, "
                        "power 2, 128 HTK mel bands 0-8000 Hz, norm none), zeros -> 1e-19, log2";
   }
