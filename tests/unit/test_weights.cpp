@@ -225,7 +225,7 @@ TEST(Inflate, MissingUnknownOrMisshapenDatasetsAreErrors) {
 TEST(VisualWeights, ThreeDWeightsLoadAsTheyAreAndAForeignClassifierIsLeftOut) {
   torch::manual_seed(5);
   I3D source(4, 0.125);
-  source->forward(torch::randn({1, 3, 4, 32, 32}));  // running statistics off their defaults
+  source->forward(torch::randn({1, 3, 16, 64, 64}));  // running statistics off their defaults (2x2x2 at Mixed_5c)
   auto path = temp_path("visual-weights");
   export_state_to_hdf5(*source, path, nlohmann::json::object());
 
