@@ -85,7 +85,8 @@ def check_against_torchaudio(x, reference):
     mel[mel == 0] = 1e-19
     diff = np.abs(np.log2(mel) - reference).max()
     print(f"numpy reference vs torchaudio {torchaudio.__version__}: max abs diff {diff:.3g}")
-    return diff <= TOLERANCE
+    # torchaudio builds its mel filterbank in float32, hence a looser bound than avf's 1e-4 here.
+    return diff <= 1e-3
 
 
 def write_png(path, image):
