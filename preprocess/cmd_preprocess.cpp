@@ -25,6 +25,7 @@
 #include "dist/watchdog.h"
 #include "preprocess/dataset_manifest.h"
 #include "preprocess/inputs.h"
+#include "preprocess/mel_frontend.h"
 #include "preprocess/plan.h"
 #include "preprocess/process_video.h"
 #include "preprocess/shard_summary.h"
@@ -62,11 +63,14 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
       "face-size", po::value(&p.face_size)->value_name("PX")->default_value(p.face_size),
       "side of the square face crops")(
       "freq-bins", po::value(&p.freq_bins)->value_name("K")->default_value(p.freq_bins),
-      "spectrogram bins kept: 0..K-1 of the 1024-point DFT at 16 kHz (129 = 0..2000 Hz)")(
-      "shard-size", po::value(&shard_size)->value_name("SIZE")->default_value("2GiB"),
-      "largest shard before compression")("compression",
-                                          po::value(&compression)->value_name("C")->default_value("none"),
-                                          "none | gzip | gzip:1..9 (with shuffle)")(
+      "spectrogram bins kept: 0..K-1 of the 1024-point DFT at 16 kHz (129 = 0..2000 Hz); paper front-end only")(
+      "audio-frontend", po::value(&p.audio_frontend)->value_name("F")->default_value(p.audio_frontend),
+      "paper (40 ms log-power DFT rows, one per frame) | authors (their code: 128 log2 mel bands, 25 ms window, "
+      "10 ms hop, 4 rows per frame at 25 fps)")("shard-size",
+                                                po::value(&shard_size)->value_name("SIZE")->default_value("2GiB"),
+                                                "largest shard before compression")(
+      "compression", po::value(&compression)->value_name("C")->default_value("none"),
+      "none | gzip | gzip:1..9 (with shuffle)")(
       "face-detector", po::value(&p.face_detector)->value_name("D")->default_value(p.face_detector),
       "haar | lbp (opencv-data cascades) | FILE.xml (a cascade) | FILE.onnx (YuNet model for cv::FaceDetectorYN)")(
       "detect-width", po::value(&p.detect_width)->value_name("PX")->default_value(p.detect_width),
@@ -125,6 +129,12 @@ void validate(const Options& o) {
   if (!(p.fps > 0 && p.fps <= 1000)) throw bad(fmt::format("--fps {}: expected a positive frame rate", p.fps));
   if (p.face_size < 8 || p.face_size > 1024) throw bad(fmt::format("--face-size {}: expected 8..1024", p.face_size));
   if (p.freq_bins < 1 || p.freq_bins > 513) throw bad(fmt::format("--freq-bins {}: expected 1..513", p.freq_bins));
+  if (p.audio_frontend != "paper" && p.audio_frontend != "authors")
+    throw bad(fmt::format("--audio-frontend '{}': expected paper or authors", p.audio_frontend));
+  // The authors' front-end has its own 128 mel bands; a DFT bin count would be silently ignored.
+  if (p.audio_frontend == "authors" && p.freq_bins != pre::Params{}.freq_bins && p.freq_bins != pre::MelParams{}.n_mels)
+    throw bad(fmt::format("--freq-bins {} applies to the paper's front-end; --audio-frontend authors has {} mel bands",
+                          p.freq_bins, pre::MelParams{}.n_mels));
   if (!(p.face_margin >= 0 && p.face_margin <= 1))
     throw bad(fmt::format("--face-margin {}: expected 0..1", p.face_margin));
   if (!(p.box_smoothing >= 0 && p.box_smoothing < 1))
@@ -280,6 +290,7 @@ int cmd_preprocess(const std::vector<std::string>& args) {
     throw ConfigError(std::string("command line: ") + e.what());
   }
   validate(o);
+  if (o.params.audio_frontend == "authors") o.params.freq_bins = pre::MelParams{}.n_mels;  // recorded as such
 
   dist::set_wait_timeout(o.timeout);
   const dist::ProcessGroup& pg = dist::init_process_group();
@@ -300,8 +311,11 @@ int cmd_preprocess(const std::vector<std::string>& args) {
       probe_failed.push_back({{"id", ds.videos[i].id}, {"reason", e.what()}});
     }
   }
-  const uint64_t bytes_per_frame =
-      uint64_t(o.params.face_size) * o.params.face_size * 3 + 4 * o.params.freq_bins + 4 * ds.targets.size() + 17;
+  pre::MelParams mel;
+  mel.fps = o.params.fps;
+  const int64_t spectrogram_rows = o.params.audio_frontend == "authors" ? pre::mel_rows_per_frame(mel) : 1;
+  const uint64_t bytes_per_frame = uint64_t(o.params.face_size) * o.params.face_size * 3 +
+                                   4 * o.params.freq_bins * spectrogram_rows + 4 * ds.targets.size() + 17;
   const auto plan = pre::plan_shards(frames, bytes_per_frame, o.shard_size, pg.size);
   // Until the new manifest is written the dataset is incomplete: an interrupted run leaves none.
   // Every rank reads the old one first, to notice shards changed since it was written.

@@ -4,6 +4,7 @@
 
 #include "core/data/shard_format.h"
 #include "preprocess/audio.h"
+#include "preprocess/mel_frontend.h"
 #include "preprocess/shard_writer.h"
 #include "preprocess/spectrogram.h"
 
@@ -29,6 +30,20 @@ std::string Params::to_json() const {
                       {"dft_length", SpectrogramParams{}.n_fft},
                       {"spectrogram", "log-power dB, Hann window, bins 0..freq_bins-1 at k*15.625 Hz"},
                       {"shard_format_version", shard::kVersion}};
+  // Recorded only when it is not the paper's, so datasets preprocessed before the option existed keep
+  // their parameter text (and are not redone); absent means paper.
+  if (audio_frontend != "paper") {
+    const MelParams mel;
+    j["audio_frontend"] = audio_frontend;
+    j["window_ms"] = mel.win_length * 1000.0 / kSampleRate;
+    j["hop_ms"] = mel.hop_s * 1000;
+    MelParams at_fps;
+    at_fps.fps = fps;
+    j["rows_per_frame"] = mel_rows_per_frame(at_fps);
+    j["spectrogram"] =
+        "authors' front-end: torchaudio MelSpectrogram (n_fft 1024, Hann, center reflect, normalized, "
+        "power 2, 128 HTK mel bands 0-8000 Hz, norm none), zeros -> 1e-19, log2";
+  }
   return j.dump();  // nlohmann::json objects keep keys sorted
 }
 
@@ -53,6 +68,9 @@ Params Params::from_json(const std::string& text, const std::string& source) {
     // fail, not how a video that passes is preprocessed.
     p.max_bad_fraction = j.value("max_bad_fraction", Params{}.max_bad_fraction);
     p.time_column = j.at("time_column").get<std::string>();
+    p.audio_frontend = j.value("audio_frontend", std::string("paper"));
+    if (p.audio_frontend != "paper" && p.audio_frontend != "authors")
+      throw std::runtime_error("audio_frontend '" + p.audio_frontend + "', expected paper or authors");
     p.compression = parse_compression(j.at("compression").get<std::string>());
   } catch (const std::exception& e) {
     throw std::runtime_error(source + ": preprocessing parameters: " + e.what());

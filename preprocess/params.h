@@ -11,7 +11,8 @@ struct Params {
   std::string layout = "avec2016";
   double fps = 25.0;
   int face_size = 224;
-  int freq_bins = 129;
+  int freq_bins = 129;                   // spectrogram columns: DFT bins (paper) or mel bands (authors)
+  std::string audio_frontend = "paper";  // paper | authors (preprocess/mel_frontend.h)
   std::string face_detector = "haar";
   int detect_width = 640;          // frames wider than this are scaled down for detection
   double min_face = 0.2;           // smallest face searched, as a fraction of the frame's shorter side

@@ -15,6 +15,7 @@
 #include "core/base/log.h"
 #include "preprocess/audio.h"
 #include "preprocess/labels.h"
+#include "preprocess/mel_frontend.h"
 #include "preprocess/spectrogram.h"
 #include "preprocess/video.h"
 
@@ -181,17 +182,29 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
           fmt::format("{}: mismatched lengths: audio is {:.2f} s but the video is {:.2f} s ({} frames at {} fps)",
                       audio_file, audio.seconds(), video_s, n, p.fps));
     const std::vector<float> label_rows = align_labels(labels, p, n);
-    SpectrogramParams sp;
-    sp.fps = p.fps;
-    sp.freq_bins = p.freq_bins;
     lap();
-    const std::vector<float> spec = log_spectrogram(audio.samples, n, sp);
+    int64_t rows_per_frame = 1;
+    std::vector<float> spec;
+    if (p.audio_frontend == "authors") {
+      MelParams mp;
+      mp.fps = p.fps;
+      mp.sample_rate = audio.sample_rate;
+      mp.f_max = audio.sample_rate / 2.0;
+      rows_per_frame = mel_rows_per_frame(mp);
+      spec = log_mel_spectrogram(audio.samples, n, mp);
+    } else {
+      SpectrogramParams sp;
+      sp.fps = p.fps;
+      sp.freq_bins = p.freq_bins;
+      spec = log_spectrogram(audio.samples, n, sp);
+    }
     seconds.spectrogram += lap();
     VideoAttrs attrs;
     attrs.id = v.id;
     attrs.partition = v.partition;
     attrs.fps = p.fps;
     attrs.sample_rate = audio.sample_rate;
+    attrs.spectrogram_rows_per_frame = rows_per_frame;
     attrs.source = source;
     attrs.source_sha256 = source_sha256;
     writer.end_video(attrs, found, boxes, spec, p.freq_bins, label_rows, dataset.targets);

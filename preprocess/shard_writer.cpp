@@ -132,7 +132,8 @@ void ShardWriter::end_video(const VideoAttrs& a, const std::vector<uint8_t>& fac
                             const std::vector<std::string>& label_names) {
   writing([&] { flush_faces(); });
   const hsize_t n = n_faces_, t = label_names.size();
-  if (face_found.size() != n || face_box.size() != n * 4 || spectrogram.size() != n * freq_bins ||
+  const hsize_t spectrogram_rows = n * hsize_t(a.spectrogram_rows_per_frame);
+  if (face_found.size() != n || face_box.size() != n * 4 || spectrogram.size() != spectrogram_rows * freq_bins ||
       labels.size() != n * t)
     throw std::logic_error(fmt::format("{}: per-frame arrays disagree on the number of frames ({})", a.id, n));
   writing([&] { write_video(a, face_found, face_box, spectrogram, freq_bins, labels, label_names); });
@@ -152,7 +153,8 @@ void ShardWriter::write_video(const VideoAttrs& a, const std::vector<uint8_t>& f
   };
   write(shard::kFaceFound, H5T_NATIVE_UINT8, {n}, 1, face_found.data());
   write(shard::kFaceBox, H5T_NATIVE_FLOAT, {n, 4}, 16, face_box.data());
-  write(shard::kSpectrogram, H5T_NATIVE_FLOAT, {n, hsize_t(freq_bins)}, 4 * freq_bins, spectrogram.data());
+  write(shard::kSpectrogram, H5T_NATIVE_FLOAT, {n * hsize_t(a.spectrogram_rows_per_frame), hsize_t(freq_bins)},
+        4 * freq_bins, spectrogram.data());
   Handle l = write(shard::kLabels, H5T_NATIVE_FLOAT, {n, t}, 4 * t, labels.data());
   h5::write_attr(l, shard::kAttrLabelNames, label_names);
   h5::write_attr(group_, shard::kAttrPartition, a.partition);
@@ -161,6 +163,9 @@ void ShardWriter::write_video(const VideoAttrs& a, const std::vector<uint8_t>& f
   h5::write_attr(group_, shard::kAttrSampleRate, a.sample_rate);
   h5::write_attr(group_, shard::kAttrSource, a.source);
   h5::write_attr(group_, shard::kAttrSourceSha256, a.source_sha256);
+  // Only where it is not the one row per frame that older readers assume.
+  if (a.spectrogram_rows_per_frame != 1)
+    h5::write_attr(group_, shard::kAttrSpectrogramRows, int64_t(a.spectrogram_rows_per_frame));
   faces_.reset();
   group_.reset();
 }

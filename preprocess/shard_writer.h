@@ -27,6 +27,7 @@ struct VideoAttrs {
   std::string id, partition, source, source_sha256;
   double fps = 25;
   int64_t sample_rate = 16000;
+  int64_t spectrogram_rows_per_frame = 1;  // the spectrogram has n_frames * this rows
 };
 
 struct ShardWriteError : std::runtime_error {

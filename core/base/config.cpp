@@ -141,7 +141,8 @@ ConfigSchema::ConfigSchema(Config& c) {
       "frames between the starts of consecutive training sequences (any >= 1; the fusion stage: a multiple of "
       "data.subsequence-frames)");
   add("data.audio-window", &c.data.audio_window,
-      "spectrogram rows (40 ms each) per audio window, centred on the sub-sequence");
+      "spectrogram rows per audio window, centred on the sub-sequence (40 ms each; 10 ms with the authors' audio "
+      "front-end)");
   add("data.crop-size", &c.data.crop_size, "random-crop size of face images; 0 = no crop");
   add("data.flip", &c.data.flip, "random horizontal flip of training face clips (the authors' augmentation)");
   add("data.face-policy", &c.data.face_policy, "frames without a face", {"keep", "mask", "skip"});
@@ -173,6 +174,8 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("model.gate-temperature", &c.model.gate_temperature, "softmax temperature of the gated recursive head's gates");
   add("model.heads", &c.model.heads, "attention heads of the transformer fusion head (must divide the feature size)");
   add("model.inflate-from", &c.model.inflate_from, "2D Inception-v1 weights (HDF5) to inflate into I3D");
+  add("model.visual-weights", &c.model.visual_weights,
+      "3D I3D weights (HDF5, e.g. tools/convert-weights of pytorch-i3d) to start I3D from");
 
   add("train.stage", &c.train.stage, "what to train", {"visual", "audio", "fusion"});
   add("train.out", &c.train.out, "run directory for metrics, plots and checkpoints");

@@ -55,6 +55,7 @@ struct ModelConfig {
   bool input_lstm = false;        // BLSTM on each modality before the recursive heads
   double gate_temperature = 0.1;  // softmax temperature of the gated head's gates
   int heads = 4;                  // attention heads of the transformer head
+  std::string visual_weights;     // optional 3D I3D weights (e.g. converted pytorch-i3d) to start from
   std::string inflate_from;       // optional 2D Inception-v1 weights to inflate into I3D
 };
 

@@ -9,7 +9,9 @@
 //     faces        uint8   [N,H,W,3]  RGB crops, chunked [k,H,W,3] with k*H*W*3 about 1 MiB
 //     face_found   uint8   [N]        0 where no face was found
 //     face_box     float32 [N,4]      x, y, w, h of the crop in source pixels (zeros before any face)
-//     spectrogram  float32 [N,F]      log-power dB, row i = audio of frame i, not normalised
+//     spectrogram  float32 [N*r,F]    log spectrogram, not normalised: rows i*r .. i*r+r-1 = audio of frame i
+//                                     (r = attr spectrogram_rows_per_frame, absent = 1; the paper's
+//                                     front-end has r = 1, the authors' mel front-end r = 4 at 25 fps)
 //     labels       float32 [N,T]      attr names = target names in column order; NaN = missing
 // manifest.json  written last: format, version, params, targets, shards, videos, failed
 #pragma once
@@ -36,6 +38,7 @@ inline constexpr const char* kAttrNFrames = "n_frames";
 inline constexpr const char* kAttrSampleRate = "sample_rate";
 inline constexpr const char* kAttrSource = "source";
 inline constexpr const char* kAttrSourceSha256 = "source_sha256";
+inline constexpr const char* kAttrSpectrogramRows = "spectrogram_rows_per_frame";  // absent = 1
 
 // Datasets inside a video group.
 inline constexpr const char* kFaces = "faces";

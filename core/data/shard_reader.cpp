@@ -135,13 +135,22 @@ ShardReader::ShardReader(const std::string& dir) : id_(next_reader_id++), dir_(d
     h5::Handle spec =
         h5::check(H5Dopen2(group, shard::kSpectrogram, H5P_DEFAULT), where, "dataset 'spectrogram' is missing");
     const auto sdims = h5::dataset_shape(spec);
-    if (sdims.size() != 2 || sdims[0] != N || sdims[1] == 0 || sdims[1] > 8192)
-      bad(where, fmt::format("dataset 'spectrogram' must be [{}, F]", N));
+    // Several rows per frame with the authors' mel front-end (10 ms hop); one in older shards.
+    const int64_t rows =
+        h5::has_attr(group, shard::kAttrSpectrogramRows) ? h5::read_int_attr(group, shard::kAttrSpectrogramRows) : 1;
+    if (rows < 1 || rows > 64)
+      bad(where, fmt::format("attribute '{}' is {}, expected 1..64", shard::kAttrSpectrogramRows, rows));
+    if (rows_per_frame_ == 0) rows_per_frame_ = int(rows);
+    if (rows != rows_per_frame_)
+      bad(where, fmt::format("spectrogram has {} rows per frame, earlier videos {}", rows, rows_per_frame_));
+    const hsize_t R = N * hsize_t(rows);
+    if (sdims.size() != 2 || sdims[0] != R || sdims[1] == 0 || sdims[1] > 8192)
+      bad(where, fmt::format("dataset 'spectrogram' must be [{}, F] ({} frames x {} rows)", R, N, rows));
     if (freq_bins_ == 0) freq_bins_ = int(sdims[1]);
     if (int(sdims[1]) != freq_bins_)
       bad(where, fmt::format("spectrogram has {} bins, earlier videos {}", sdims[1], freq_bins_));
 
-    read_small(group, shard::kSpectrogram, H5T_NATIVE_FLOAT, H5T_FLOAT, 4, {N, hsize_t(freq_bins_)}, video.spectrogram,
+    read_small(group, shard::kSpectrogram, H5T_NATIVE_FLOAT, H5T_FLOAT, 4, {R, hsize_t(freq_bins_)}, video.spectrogram,
                where);
     read_small(group, shard::kLabels, H5T_NATIVE_FLOAT, H5T_FLOAT, 4, {N, T}, video.labels, where);
     read_small(group, shard::kFaceFound, H5T_NATIVE_UINT8, H5T_INTEGER, 1, {N}, video.face_found, where);

@@ -24,7 +24,7 @@ struct VideoData {
   std::string id, partition;
   int shard = 0;
   int64_t n_frames = 0;
-  std::vector<float> spectrogram;   // [n_frames, freq_bins] dB
+  std::vector<float> spectrogram;   // [n_frames * spectrogram_rows_per_frame(), freq_bins]
   std::vector<float> labels;        // [n_frames, targets]; NaN = missing
   std::vector<uint8_t> face_found;  // [n_frames]
 };
@@ -40,6 +40,8 @@ class ShardReader {
   int face_height() const { return face_h_; }
   int face_width() const { return face_w_; }
   int freq_bins() const { return freq_bins_; }
+  // Spectrogram rows per video frame: 1 for the paper's front-end, 4 for the authors' (10 ms hop at 25 fps).
+  int spectrogram_rows_per_frame() const { return rows_per_frame_; }
   double fps() const { return fps_; }
   const std::vector<VideoData>& videos() const { return videos_; }
   std::vector<size_t> videos_in(const std::string& partition) const;
@@ -62,7 +64,7 @@ class ShardReader {
   std::string dir_;
   std::vector<std::string> targets_;
   nlohmann::json params_;
-  int face_h_ = 0, face_w_ = 0, freq_bins_ = 0;
+  int face_h_ = 0, face_w_ = 0, freq_bins_ = 0, rows_per_frame_ = 0;
   double fps_ = 0;
   std::vector<VideoData> videos_;
   std::vector<std::unique_ptr<FaceStore>> faces_;

@@ -128,17 +128,17 @@ class ShardStageData : public StageData {
   }
 
   torch::Tensor spectrograms(const std::vector<SequenceRef>& refs) const {
-    const int64_t B = refs.size(), F = reader_.freq_bins();
+    const int64_t B = refs.size(), F = reader_.freq_bins(), R = reader_.spectrogram_rows_per_frame();
     auto out = torch::empty({B, L_, 1, window_, F});
     for (int64_t b = 0; b < B; ++b) {
       const auto& v = reader_.videos()[refs[b].video];
       for (int64_t l = 0; l < L_; ++l) {
-        // The window of W spectrogram rows (one per frame) centred on the sub-sequence, edge rows
+        // The window of W spectrogram rows (R per frame) centred on the sub-sequence, edge rows
         // repeated at the ends of the video.
-        const int64_t centre = clip_start(refs[b], l) + S_ / 2;
+        const int64_t centre = (clip_start(refs[b], l) + S_ / 2) * R;
         float* dst = out.data_ptr<float>() + (b * L_ + l) * window_ * F;
         for (int64_t r = 0; r < window_; ++r) {
-          const int64_t row = std::clamp<int64_t>(centre - window_ / 2 + r, 0, v.n_frames - 1);
+          const int64_t row = std::clamp<int64_t>(centre - window_ / 2 + r, 0, v.n_frames * R - 1);
           std::copy_n(v.spectrogram.data() + row * F, F, dst + r * F);
         }
         normalise(dst, window_ * F);

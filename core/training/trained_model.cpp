@@ -22,7 +22,12 @@ TrainedModel load_trained_model(const std::string& checkpoint, torch::Device dev
   TrainedModel t;
   t.path = checkpoint;
   apply_config_text(t.config, ck.metadata.value("config", ""), checkpoint + "/metadata.json:config");
-  t.model = make_stage_model(t.config, int64_t(t.config.data.targets.size()));
+  // The checkpoint's weights replace any starting weights, so their files are not read again (they
+  // may no longer exist where training found them).
+  Config build = t.config;
+  build.model.inflate_from.clear();
+  build.model.visual_weights.clear();
+  t.model = make_stage_model(build, int64_t(t.config.data.targets.size()));
   load_module(t.model->module(), ck.payload.model, checkpoint);
   t.model->module().to(device);
   t.model->module().eval();

@@ -10,6 +10,7 @@
 
 #include "core/models/audio_net.h"
 #include "core/models/i3d.h"
+#include "core/models/i3d_weights.h"
 #include "core/models/inflate.h"
 #include "core/models/make_models.h"
 #include "core/models/weights_hdf5.h"
@@ -222,6 +223,49 @@ TEST(Inflate, MissingUnknownOrMisshapenDatasetsAreErrors) {
         }
       },
       std::runtime_error);
+}
+
+// model.visual-weights: 3D weights as avf names them (what tools/convert-weights writes).
+TEST(VisualWeights, ThreeDWeightsLoadAsTheyAreAndAForeignClassifierIsLeftOut) {
+  torch::manual_seed(5);
+  I3D source(4, 0.125);
+  source->forward(torch::randn({1, 3, 16, 64, 64}));  // running statistics off their defaults (2x2x2 at Mixed_5c)
+  auto path = temp_path("visual-weights");
+  export_state_to_hdf5(*source, path, nlohmann::json::object());
+
+  ModelConfig config;
+  config.width = 0.125;
+  config.visual_weights = path;
+  auto same_classes = make_i3d(config, 4);
+  for (const auto& p : source->named_parameters())
+    EXPECT_TRUE(torch::equal(p.value(), same_classes->named_parameters()[p.key()])) << p.key();
+  EXPECT_TRUE(torch::equal(source->Mixed_5c->b2b->bn->running_var, same_classes->Mixed_5c->b2b->bn->running_var));
+
+  // 4 classes in the file, 2 targets in the model: the trunk loads, the classifier keeps its init.
+  I3D other(2, 0.125);
+  auto before = other->logits->weight.clone();
+  auto loaded = load_i3d_weights(*other, path, KernelLayout::same_as_model);
+  EXPECT_FALSE(loaded.logits);
+  EXPECT_NE(loaded.logits_note.find("4 outputs and the model 2"), std::string::npos) << loaded.logits_note;
+  EXPECT_TRUE(torch::equal(other->logits->weight, before));
+  EXPECT_TRUE(torch::equal(other->Conv3d_1a_7x7->conv->weight, source->Conv3d_1a_7x7->conv->weight));
+
+  config.inflate_from = path;  // both starting points at once
+  EXPECT_THROW(make_i3d(config, 4), std::invalid_argument);
+  std::filesystem::remove(path);
+}
+
+TEST(VisualWeights, TwoDKernelsAreRefusedNamingInflateFrom) {
+  I3D net(2, 0.125);
+  auto path = temp_path("visual-2d");
+  write_tensors_hdf5(path, random_2d_weights(*net), {});
+  try {
+    load_i3d_weights(*net, path, KernelLayout::same_as_model);
+    ADD_FAILURE() << "2D kernels accepted as 3D weights";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("model.inflate-from"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove(path);
 }
 
 }  // namespace
