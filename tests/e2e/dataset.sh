@@ -7,7 +7,10 @@
 set -euo pipefail
 avf=$1 dir=$2
 root="$(cd "$(dirname "$0")/../.." && pwd)"
-stamp=$(cat "$avf" "$root/tools/make-corpus" "$0" | sha256sum | cut -d' ' -f1)
+# `avf` is a small launcher that execs avf-main (core/commands/launcher.cpp): the program is avf-main.
+program=("$avf")
+[ -f "$(dirname "$avf")/avf-main" ] && program+=("$(dirname "$avf")/avf-main")
+stamp=$(cat "${program[@]}" "$root/tools/make-corpus" "$0" | sha256sum | cut -d' ' -f1)
 if [ -f "$dir/shards/manifest.json" ] && [ "$(cat "$dir/stamp" 2> /dev/null)" = "$stamp" ]; then
   echo "dataset: reusing $dir (made by this avf binary)"
   exit 0
