@@ -90,13 +90,15 @@ template <>
 std::vector<std::string> parse_value<std::vector<std::string>>(const std::string& text, const std::string& where,
                                                                const std::string& key) {
   std::vector<std::string> out;
+  // An empty value is an empty list: how config_to_ini writes one (data.label-shift's default), so
+  // every written configuration reads back (sweep trials, checkpoints). validate() rejects no targets.
+  if (trim(text).empty()) return out;
   std::stringstream ss(text);
   for (std::string item; std::getline(ss, item, ',');) {
     item = trim(item);
     if (item.empty()) bad_value(where, key, text, "a comma-separated list without empty items");
     out.push_back(item);
   }
-  if (out.empty()) bad_value(where, key, text, "a non-empty comma-separated list");
   return out;
 }
 
@@ -381,6 +383,7 @@ void validate(const Config& c) {
   if (c.data.label_median < 0 || (c.data.label_median > 0 && c.data.label_median % 2 == 0))
     fail(fmt::format("data.label-median ({}) must be 0 (off) or an odd number of frames", c.data.label_median));
   label_shifts(c);  // throws ConfigError naming the bad pair
+  if (c.data.targets.empty()) fail("data.targets must name at least one target");
   const auto& t = c.data.targets;
   if (c.checkpoint.metric != "mean" && std::find(t.begin(), t.end(), c.checkpoint.metric) == t.end())
     fail(fmt::format("checkpoint.metric '{}' is neither 'mean' nor one of data.targets ({})", c.checkpoint.metric,
