@@ -21,8 +21,10 @@ timeout 300 "$SRC/tools/make-corpus" --output "$work/corpus" --subjects 4 --seco
 echo "corpus in $((SECONDS - t0)) s"
 
 t0=$SECONDS
-timeout 1200 "$run" --data "$work/corpus" --out "$work/run" --toy "${mode[@]}" 2>&1 | tee "$work/run.txt"
-((PIPESTATUS[0] == 0)) || fail "the recipe did not finish (see above and $work/run/logs/)"
+rc=0
+timeout 1200 "$run" --data "$work/corpus" --out "$work/run" --toy "${mode[@]}" > "$work/run.txt" 2>&1 || rc=$?
+cat "$work/run.txt"
+((rc == 0)) || fail "the recipe did not finish: exit $rc (124: not within 1200 s; see $work/run/logs/)"
 echo "chain in $((SECONDS - t0)) s"
 
 for s in "${stages[@]}"; do
