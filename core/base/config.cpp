@@ -89,7 +89,9 @@ bool parse_value<bool>(const std::string& text, const std::string& where, const 
 template <>
 std::vector<std::string> parse_value<std::vector<std::string>>(const std::string& text, const std::string& where,
                                                                const std::string& key) {
-  std::vector<std::string> out;  // an empty value is the empty list (e.g. `label-shift =`: none)
+  std::vector<std::string> out;
+  // An empty value is an empty list: how config_to_ini writes one (data.label-shift's default), so
+  // every written configuration reads back (sweep trials, checkpoints). validate() rejects no targets.
   if (trim(text).empty()) return out;
   std::stringstream ss(text);
   for (std::string item; std::getline(ss, item, ',');) {

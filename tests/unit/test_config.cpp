@@ -107,6 +107,8 @@ TEST(Config, ValidateRejectsInconsistentGeometry) {
   EXPECT_THROW(avf::validate(c), ConfigError);
   c.data.targets = {"fatigue"};
   EXPECT_NO_THROW(avf::validate(c));
+  c.data.targets = {};  // `targets =` reads as an empty list, which no stage can train
+  EXPECT_THROW(avf::validate(c), ConfigError);
 }
 
 TEST(Config, ValidateNamesTheFusionHeadKeys) {
