@@ -130,7 +130,7 @@ TEST(SweepSpec, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
   EXPECT_NE(error_of("[resources]\nranks = 0\n").find("expected an integer >= 1, got '0'"), std::string::npos);
   EXPECT_NE(error_of("[sweep]\nmode = maximum\n").find("expected max | min"), std::string::npos);
   EXPECT_NE(error_of("[grid]\nmodel.hidden = 64, wide\n").find("model.hidden"), std::string::npos);
-  EXPECT_NE(error_of("[grid]\nmodel.fusion = concat, transformer\n").find("transformer"), std::string::npos);
+  EXPECT_NE(error_of("[grid]\nmodel.fusion = concat, perceiver\n").find("perceiver"), std::string::npos);
   EXPECT_NE(error_of("[fixed]\ntrain.out = /tmp/x\n").find("cannot be set"), std::string::npos);
   EXPECT_NE(error_of("[sweep]\nbase = missing.ini\n").find("missing.ini' does not exist"), std::string::npos);
   EXPECT_NE(
