@@ -140,8 +140,8 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("data.sequence-frames", &c.data.sequence_frames, "frames per training sequence");
   add("data.subsequence-frames", &c.data.subsequence_frames, "frames per sub-sequence (one I3D clip)");
   add("data.stride", &c.data.stride,
-      "frames between the starts of consecutive training sequences (any >= 1; the fusion stage: a multiple of "
-      "data.subsequence-frames)");
+      "frames between the starts of consecutive training sequences (any >= 1; the fusion stage: offsets the "
+      "features were extracted at, see avf extract --offsets)");
   add("data.audio-window", &c.data.audio_window,
       "spectrogram rows per audio window, centred on the sub-sequence (40 ms each; 10 ms with the authors' audio "
       "front-end)");

@@ -28,7 +28,11 @@ int cmd_extract(const std::vector<std::string>& args) {
   spec.options.add_options()("visual", boost::program_options::value<std::string>()->required(),
                              "trained visual checkpoint (directory)")(
       "audio", boost::program_options::value<std::string>()->required(), "trained audio checkpoint (directory)")(
-      "output", boost::program_options::value<std::string>()->required(), "feature directory to write");
+      "output", boost::program_options::value<std::string>()->required(), "feature directory to write")(
+      "offsets", boost::program_options::value<int64_t>()->default_value(1),
+      "features at this many offsets past the sub-sequence grid, every S/N frames (N must divide "
+      "data.subsequence-frames S; N = S: every frame, so the fusion stage trains at any data.stride); each "
+      "costs one more pass");
   auto parsed = parse_args(spec, args);
   if (!parsed) return exit_code::ok;
   const Config& c = parsed->config;
@@ -53,16 +57,22 @@ int cmd_extract(const std::vector<std::string>& args) {
   auto data = open_shard_data(geometry, &visual.config, &audio.config);
   const int64_t L = geometry.data.sequence_frames / geometry.data.subsequence_frames;
   const int64_t S = geometry.data.subsequence_frames;
+  const int64_t n_offsets = parsed->vm["offsets"].as<int64_t>();
+  if (n_offsets < 1 || S % n_offsets != 0)
+    throw ConfigError(fmt::format("--offsets {}: expected a divisor of data.subsequence-frames ({})", n_offsets, S));
+  std::vector<int64_t> offsets;
+  for (int64_t k = 0; k < n_offsets; ++k) offsets.push_back(k * (S / n_offsets));
   std::vector<size_t> every(data->videos().size());
   std::iota(every.begin(), every.end(), size_t(0));
   const auto mine = videos_of_rank(every, *ctx.comm);
 
   int64_t total = 0;  // sequences of this rank, scaled to the job (ranks progress at about the same rate)
-  for (size_t i : mine) total += int64_t(data->covering_sequences(i, L).size());
+  for (size_t i : mine) total += int64_t(data->covering_sequences(i, L).size()) * n_offsets;
   Progress progress("extract", total * ctx.world.size, "sequences", c.log.progress, c.log.interval);
   StreamTimes times;
-  const auto out = extract_features(*data, every, mine, *visual.model, *audio.model, L, S, stream_options(c), times,
-                                    [&](int64_t n) { progress.advance(n * ctx.world.size); });
+  const auto out = extract_features(
+      *data, every, mine, *visual.model, *audio.model, L, S, stream_options(c), times,
+      [&](int64_t n) { progress.advance(n * ctx.world.size); }, offsets);
   progress.finish();
   const std::string dir = parsed->vm["output"].as<std::string>();
   Lap lap;
@@ -74,7 +84,7 @@ int cmd_extract(const std::vector<std::string>& args) {
   if (ctx.world.rank == 0)
     write_feature_manifest(dir, ctx.world.size, data->targets(),
                            {{"label-shift", geometry.data.label_shift}, {"label-median", geometry.data.label_median}},
-                           times_json(ranks));
+                           offsets, times_json(ranks));
   log::info("features of {} videos written to {}", data->videos().size(), dir);
   return exit_code::ok;
 }

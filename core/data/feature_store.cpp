@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -16,6 +17,7 @@ namespace {
 
 const char* kManifest = "features.json";
 std::string rank_file(int rank) { return fmt::format("features-r{:05d}.h5", rank); }
+std::string offset_group(int64_t offset) { return fmt::format("offset-{}", offset); }
 
 void write_matrix(hid_t group, const char* name, const std::vector<float>& data, int64_t rows, int64_t cols,
                   const std::string& where) {
@@ -64,18 +66,28 @@ void write_features(const std::string& dir, int rank, const std::vector<VideoFea
       write_matrix(g, "visual", v.visual, v.n_sub, int64_t(v.visual.size()) / v.n_sub, where);
       write_matrix(g, "sub_labels", v.sub_labels, v.n_sub, T, where);
       write_matrix(g, "frame_labels", v.frame_labels, v.n_frames, T, where);
+      for (const auto& o : v.off_grid) {
+        const std::string name = offset_group(o.offset), at = where + "/" + name;
+        h5::Handle og =
+            h5::check(H5Gcreate2(g, name.c_str(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT), at, "cannot create group");
+        write_matrix(og, "audio", o.audio, v.n_sub, int64_t(v.audio.size()) / v.n_sub, at);
+        write_matrix(og, "visual", o.visual, v.n_sub, int64_t(v.visual.size()) / v.n_sub, at);
+        write_matrix(og, "sub_labels", o.sub_labels, v.n_sub, T, at);
+      }
     }
   }
   std::filesystem::rename(partial, final_path);
 }
 
 void write_feature_manifest(const std::string& dir, int world_size, const std::vector<std::string>& targets,
-                            const nlohmann::json& labels, const nlohmann::json& throughput) {
+                            const nlohmann::json& labels, const std::vector<int64_t>& offsets,
+                            const nlohmann::json& throughput) {
   nlohmann::json j;
   j["format"] = "avf-features";
   j["version"] = 1;
   j["targets"] = targets;
   j["labels"] = labels;
+  j["offsets"] = offsets;
   for (int r = 0; r < world_size; ++r) j["files"].push_back(rank_file(r));
   if (!throughput.is_null()) j["throughput"] = throughput;
   // What marks the features complete: written atomically and durably, or not at all.
@@ -91,6 +103,11 @@ FeatureStore::FeatureStore(const std::string& dir) {
     throw std::runtime_error(fmt::format("{}: not an avf feature manifest of version 1", manifest_path));
   targets_ = j.at("targets").get<std::vector<std::string>>();
   labels_ = j.value("labels", nlohmann::json{{"label-shift", nlohmann::json::array()}, {"label-median", 0}});
+  offsets_ = j.value("offsets", std::vector<int64_t>{0});
+  if (offsets_.empty() || offsets_.front() != 0 || !std::is_sorted(offsets_.begin(), offsets_.end()) ||
+      std::adjacent_find(offsets_.begin(), offsets_.end()) != offsets_.end())
+    throw std::runtime_error(
+        fmt::format("{}: 'offsets' must be increasing and start at 0, not {}", manifest_path, j["offsets"].dump()));
   const int64_t T = targets_.size();
   for (const auto& name : j.at("files")) {
     const std::string path = (std::filesystem::path(dir) / name.get<std::string>()).string();
@@ -112,6 +129,16 @@ FeatureStore::FeatureStore(const std::string& dir) {
       visual_dim_ = v.visual.size() / v.n_sub;
       v.sub_labels = read_matrix(g, "sub_labels", v.n_sub, T, where);
       v.frame_labels = read_matrix(g, "frame_labels", v.n_frames, T, where);
+      for (size_t k = 1; k < offsets_.size(); ++k) {
+        const std::string name = offset_group(offsets_[k]), at = where + "/" + name;
+        if (H5Lexists(g, name.c_str(), H5P_DEFAULT) <= 0)
+          throw std::runtime_error(
+              fmt::format("{}: group '{}' is missing (features.json lists offset {})", where, name, offsets_[k]));
+        h5::Handle og(H5Gopen2(g, name.c_str(), H5P_DEFAULT));
+        v.off_grid.push_back({offsets_[k], read_matrix(og, "audio", v.n_sub, audio_dim_, at),
+                              read_matrix(og, "visual", v.n_sub, visual_dim_, at),
+                              read_matrix(og, "sub_labels", v.n_sub, T, at)});
+      }
       videos_.push_back(std::move(v));
     }
   }

@@ -4,7 +4,9 @@
 #include <fmt/ranges.h>
 #include <torch/cuda.h>
 
+#include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <random>
 #include <stdexcept>
 
@@ -202,7 +204,7 @@ class FeatureStageData : public StageData {
   const std::vector<VideoInfo>& videos() const override { return videos_; }
   const std::vector<std::string>& targets() const override { return store_.targets(); }
   const std::vector<float>& frame_labels(size_t v) const override { return store_.videos()[v].frame_labels; }
-  bool any_offset() const override { return false; }
+  std::vector<int64_t> offsets() const override { return store_.offsets(); }
 
   Batch make_batch(const std::vector<SequenceRef>& refs, uint64_t, bool) const override {
     const int64_t B = refs.size(), T = targets().size(), Ka = store_.audio_dim(), Kv = store_.visual_dim();
@@ -213,17 +215,28 @@ class FeatureStageData : public StageData {
     batch.labels = torch::empty({B, L_, T});
     for (int64_t b = 0; b < B; ++b) {
       const auto& v = store_.videos()[refs[b].video];
+      const float *audio = v.audio.data(), *visual = v.visual.data(), *labels = v.sub_labels.data();
+      if (refs[b].offset != 0) {
+        const auto& o = off_grid(v, refs[b].offset);
+        audio = o.audio.data(), visual = o.visual.data(), labels = o.sub_labels.data();
+      }
       for (int64_t l = 0; l < L_; ++l) {
         const int64_t j = std::min(refs[b].first_sub + l, v.n_sub - 1);
-        std::copy_n(v.audio.data() + j * Ka, Ka, batch.audio.data_ptr<float>() + (b * L_ + l) * Ka);
-        std::copy_n(v.visual.data() + j * Kv, Kv, batch.visual.data_ptr<float>() + (b * L_ + l) * Kv);
-        std::copy_n(v.sub_labels.data() + j * T, T, batch.labels.data_ptr<float>() + (b * L_ + l) * T);
+        std::copy_n(audio + j * Ka, Ka, batch.audio.data_ptr<float>() + (b * L_ + l) * Ka);
+        std::copy_n(visual + j * Kv, Kv, batch.visual.data_ptr<float>() + (b * L_ + l) * Kv);
+        std::copy_n(labels + j * T, T, batch.labels.data_ptr<float>() + (b * L_ + l) * T);
       }
     }
     return batch;
   }
 
  private:
+  static const OffGridFeatures& off_grid(const VideoFeatures& v, int64_t offset) {
+    for (const auto& o : v.off_grid)
+      if (o.offset == offset) return o;
+    throw std::logic_error(fmt::format("{}: no features at offset {} (training_sequences checks)", v.id, offset));
+  }
+
   FeatureStore store_;
   int64_t L_;
   std::vector<VideoInfo> videos_;
@@ -241,11 +254,15 @@ std::vector<size_t> StageData::videos_in(const std::string& partition) const {
 std::vector<SequenceRef> StageData::training_sequences(const std::string& partition, int64_t L, int64_t S,
                                                        int64_t stride) const {
   if (stride < 1) throw ConfigError(fmt::format("data.stride ({}) must be at least 1 frame", stride));
-  if (!any_offset() && stride % S != 0)
-    throw ConfigError(fmt::format(
-        "data.stride ({}) must be a multiple of data.subsequence-frames ({}) for the fusion stage: its extracted "
-        "features lie on the grid of sub-sequences",
-        stride, S));
+  const auto have = offsets();
+  if (!have.empty())
+    for (int64_t s = 0; s < S * stride; s += stride)
+      if (std::find(have.begin(), have.end(), s % S) == have.end())
+        throw ConfigError(fmt::format(
+            "data.stride ({}) starts sequences {} frames past the grid of data.subsequence-frames ({}), but the "
+            "features were extracted at offsets {} only: extract them with `avf extract --offsets {}` (or use a "
+            "stride the offsets allow)",
+            stride, s % S, S, fmt::join(have, ","), S / std::gcd(stride, S)));
   std::vector<SequenceRef> out;
   for (size_t v : videos_in(partition))
     for (int64_t s : geometry::training_starts(videos()[v].n_frames, S, L, stride)) {

@@ -53,11 +53,12 @@ class StageData {
   virtual const ShardReader* shard_reader() const { return nullptr; }
   // Whether a training sequence may be used (face-policy=skip drops sequences with too few faces).
   virtual bool usable(const SequenceRef&) const { return true; }
-  // Whether sequences may start off the sub-sequence grid (shards: yes; extracted features: no).
-  virtual bool any_offset() const { return true; }
+  // The offsets past the sub-sequence grid sequences may start at: shards every one (empty = all);
+  // extracted features those they were extracted at (avf extract --offsets).
+  virtual std::vector<int64_t> offsets() const { return {}; }
 
   // Training sequences of L sub-sequences of S frames starting every `stride` frames (any stride >= 1;
-  // the fusion stage's features lie on the grid, so there it must be a multiple of S).
+  // for the fusion stage, every start's offset past the grid must be one the features were extracted at).
   std::vector<SequenceRef> training_sequences(const std::string& partition, int64_t L, int64_t S, int64_t stride) const;
   std::vector<SequenceRef> covering_sequences(size_t video, int64_t L) const;
   std::vector<size_t> videos_in(const std::string& partition) const;

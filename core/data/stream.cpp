@@ -52,7 +52,8 @@ std::vector<size_t> videos_of_rank(const std::vector<size_t>& videos, const dist
 }
 
 std::vector<std::vector<SequenceRef>> covering_batches(const StageData& data, const std::vector<size_t>& videos,
-                                                       const std::vector<size_t>& mine, int64_t L, int batch_size) {
+                                                       const std::vector<size_t>& mine, int64_t L, int batch_size,
+                                                       int64_t offset) {
   const std::set<size_t> own(mine.begin(), mine.end());
   std::vector<std::vector<SequenceRef>> out;
   std::vector<SequenceRef> batch;
@@ -62,7 +63,8 @@ std::vector<std::vector<SequenceRef>> covering_batches(const StageData& data, co
     batch.clear(), keep = false;
   };
   for (size_t v : videos)
-    for (const auto& ref : data.covering_sequences(v, L)) {
+    for (auto ref : data.covering_sequences(v, L)) {
+      ref.offset = offset;
       batch.push_back(ref);
       keep = keep || own.count(v);
       if (int(batch.size()) == batch_size) close();

@@ -49,9 +49,11 @@ struct StreamTimes {
 std::vector<size_t> videos_of_rank(const std::vector<size_t>& videos, const dist::Communicator& comm);
 
 // The batches that stream `mine` (this rank's part of `videos`): the covering sequences of all of
-// `videos` in order, cut into batches of `batch_size`, and of those the ones holding a sequence of `mine`.
+// `videos` in order (`offset` frames past the sub-sequence grid), cut into batches of `batch_size`, and
+// of those the ones holding a sequence of `mine`.
 std::vector<std::vector<SequenceRef>> covering_batches(const StageData& data, const std::vector<size_t>& videos,
-                                                       const std::vector<size_t>& mine, int64_t L, int batch_size);
+                                                       const std::vector<size_t>& mine, int64_t L, int batch_size,
+                                                       int64_t offset = 0);
 
 // Runs forward(batch) on each batch (its outputs on the CPU) and take(batch, outputs), in order, with
 // the next batches assembled by the loader meanwhile. Adds to `times`; take() must ignore sequences

@@ -15,7 +15,20 @@ common=(--log.progress off --train.patience 0 --data.stride 32 --train.lr 0.01)
 "${mpi[@]}" "$avf" extract --visual "$work/visual/checkpoints/best" --audio "$audio" --data.shards "$data/shards" \
   --output "$work/features" --log.progress off
 "${mpi[@]}" "$avf" train --stage fusion --data.features "$work/features" --model.hidden 32 --train.batch-size 2 \
-  --train.epochs 2 --train.out "$work/fusion" "${common[@]}"
+  --train.epochs 2 --train.out "$work/fusion" "${common[@]}" 2>&1 | tee "$work/fusion.log"
+# Features at every offset past the sub-sequence grid: the fusion stage trains at the authors' stride 1
+# on them, and names the --offsets a stride needs on the grid-only ones.
+"${mpi[@]}" "$avf" extract --visual "$work/visual/checkpoints/best" --audio "$audio" --data.shards "$data/shards" \
+  --output "$work/features16" --offsets 16 --log.progress off
+stride1=(train --stage fusion --model.hidden 32 --train.batch-size 16 --train.epochs 1 --log.progress off
+  --train.patience 0 --train.lr 0.01 --data.stride 1)
+"$avf" "${stride1[@]}" --data.features "$work/features16" --train.out "$work/fusion-stride1" 2>&1 |
+  tee "$work/fusion-stride1.log"
+if "$avf" "${stride1[@]}" --data.features "$work/features" --train.out "$work/no-offsets" > "$work/no-offsets.log" 2>&1; then
+  echo "FAIL: stride 1 on grid-only features should be refused" >&2
+  exit 1
+fi
+grep -q -- "--offsets 16" "$work/no-offsets.log" || { cat "$work/no-offsets.log" >&2; exit 1; }
 "$avf" evaluate --audio "$audio" --visual "$work/visual/checkpoints/best" --fusion "$work/fusion/checkpoints/best" \
   --data.shards "$data/shards" --data.features "$work/features" --output "$work/eval" | tee "$work/table.txt"
 grep -q "post-processed" "$work/table.txt"
@@ -45,5 +58,28 @@ assert sum(r["frames"] for r in throughput) == frames, (throughput, frames)
 evaluation = json.load(open(f"{work}/eval/evaluation.json"))
 assert set(evaluation["models"]) == {"Audio", "Visual", "Fusion"}
 assert evaluation["postprocess_fitted_on"] == "train" and evaluation["partition"] == "dev"
+# --offsets: the grid's features unchanged, every offset 1..15 present, and stride 1 sees 16x the sequences.
+import glob, h5py, numpy as np
+def groups(path):
+    out = {}
+    for f in sorted(glob.glob(f"{path}/features-r*.h5")):
+        with h5py.File(f) as h:
+            for vid, g in h.items():
+                out[vid] = {k: g[k][()] for k in ("audio", "visual", "sub_labels")}
+                out[vid]["offsets"] = sorted(int(k.split("-")[1]) for k in g if k.startswith("offset-"))
+    return out
+plain, all16 = groups(f"{work}/features"), groups(f"{work}/features16")
+assert plain.keys() == all16.keys()
+for vid in plain:
+    for k in ("audio", "visual", "sub_labels"):
+        assert np.array_equal(plain[vid][k], all16[vid][k]), (vid, k)
+    assert all16[vid]["offsets"] == list(range(1, 16)), all16[vid]["offsets"]
+assert json.load(open(f"{work}/features16/features.json"))["offsets"] == list(range(16))
+import re
+def sequences(log):
+    return int(re.search(r"stage fusion: (\d+) training sequences", open(log).read()).group(1))
+s1, s32 = sequences(f"{work}/fusion-stride1.log"), sequences(f"{work}/fusion.log")
+assert 25 * s32 <= s1 <= 32 * s32, (s1, s32)  # every frame vs every 32nd, fewer at the videos' ends
+print("stride 1:", s1, "fusion training sequences, stride 32:", s32)
 print("chain ok:", len(rows), "frames predicted,", len(attention), "attention weights")
 PY

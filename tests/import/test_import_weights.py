@@ -170,6 +170,17 @@ def expect_converter_error(convert, source, state, work, mentions):
         sys.exit(f"FAIL: convert-weights should refuse a state dict and name {mentions!r}")
 
 
+def compare_with_avf(model, i3d_forward, flag, h5, classes, work, what):
+    """The reference model and avf's I3D loaded through `flag` on one random clip: pooled feature and
+    logits. True when both agree."""
+    clip = torch.rand(2, 3, 16, 224, 224) * 2 - 1
+    with torch.no_grad():
+        feature, logits = model.extract_features(clip), model(clip)
+    avf_feature, avf_logits = avf_forward(i3d_forward, flag, h5, classes, clip, work)
+    ok = compare(f"{what} pooled feature", avf_feature, feature)
+    return compare(f"{what} logits", avf_logits, logits) and ok
+
+
 def test_pytorch_i3d(convert, i3d_forward, work):
     classes = 400  # Kinetics, as in rgb_imagenet.pt
     model = InceptionI3d(classes)
@@ -183,12 +194,7 @@ def test_pytorch_i3d(convert, i3d_forward, work):
     if run([convert, "--from", "pytorch-i3d", pt, h5]).returncode != 0:
         sys.exit("FAIL: convert-weights")
 
-    clip = torch.rand(2, 3, 16, 224, 224) * 2 - 1
-    with torch.no_grad():
-        feature, logits = model.extract_features(clip), model(clip)
-    avf_feature, avf_logits = avf_forward(i3d_forward, "--visual-weights", h5, classes, clip, work)
-    ok = compare("pytorch-i3d pooled feature", avf_feature, feature)
-    ok = compare("pytorch-i3d logits", avf_logits, logits) and ok
+    ok = compare_with_avf(model, i3d_forward, "--visual-weights", h5, classes, work, "pytorch-i3d")
 
     # Errors name the tensor: an unknown name, a missing tensor, a wrong shape.
     renamed = dict(state)
@@ -236,12 +242,7 @@ def test_torchvision_googlenet(convert, i3d_forward, work):
         model.logits.conv3d.weight.copy_(net2d.fc.weight[:, :, None, None, None])
         model.logits.conv3d.bias.copy_(net2d.fc.bias)
 
-    clip = torch.rand(2, 3, 16, 224, 224) * 2 - 1
-    with torch.no_grad():
-        feature, logits = model.extract_features(clip), model(clip)
-    avf_feature, avf_logits = avf_forward(i3d_forward, "--inflate-from", h5, classes, clip, work)
-    ok = compare("googlenet inflated pooled feature", avf_feature, feature)
-    ok = compare("googlenet inflated logits", avf_logits, logits) and ok
+    ok = compare_with_avf(model, i3d_forward, "--inflate-from", h5, classes, work, "googlenet inflated")
 
     # 2D weights are not 3D weights: model.visual-weights refuses them and points to inflate-from.
     r = run([i3d_forward, "--visual-weights", h5, "--targets", str(classes), "--input",

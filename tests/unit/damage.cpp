@@ -7,6 +7,13 @@
 
 #include "run_command.h"
 
+void encode_test_media(const std::string& source, const std::string& codec_args, const std::string& path,
+                       const std::string& copy) {
+  const auto r = run_command("ffmpeg -loglevel error -y -f lavfi -i " + source + " " + codec_args + " -threads 1 '" +
+                             path + "'" + (copy.empty() ? "" : " && cp '" + path + "' '" + copy + "'"));
+  if (r.exit_code != 0) throw std::runtime_error("ffmpeg " + path + ": " + r.output);
+}
+
 int damage_packets(const std::string& path, int stream, const std::vector<int>& packets) {
   const auto probe = run_command("ffprobe -v error -select_streams " + std::to_string(stream) +
                                  " -show_entries packet=pos,size -of default=noprint_wrappers=1 '" + path + "'");

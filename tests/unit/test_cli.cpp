@@ -8,7 +8,14 @@
 
 namespace {
 const std::string avf = AVF_BIN;
+
+// A usage error: exit code 2 and exactly this one line on the output.
+void expect_usage_error(const std::string& arguments, const std::string& message) {
+  auto r = run_command(avf + " " + arguments);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_EQ(r.output, message);
 }
+}  // namespace
 
 TEST(Cli, HelpListsCommandsAndExitsZero) {
   auto r = run_command(avf + " --help");
@@ -21,9 +28,7 @@ TEST(Cli, HelpListsCommandsAndExitsZero) {
 TEST(Cli, NoArgumentsIsAUsageError) { EXPECT_EQ(run_command(avf).exit_code, 2); }
 
 TEST(Cli, UnknownCommandSuggestsNearest) {
-  auto r = run_command(avf + " trian");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.output, "avf: error: unknown command 'trian' (did you mean 'train'?); see 'avf help'\n");
+  expect_usage_error("trian", "avf: error: unknown command 'trian' (did you mean 'train'?); see 'avf help'\n");
 }
 
 // The versions avf reports are those of the libraries this test was compiled and linked against
@@ -70,28 +75,24 @@ TEST(Cli, PrintConfigShowsOverridesFromFileAndCommandLine) {
 TEST(Cli, UnknownKeyInFileExitsTwoWithLocation) {
   const std::string dir = make_temp_dir("avf-cli");
   write_file(dir + "/run.ini", "[train]\nlr = 0.5\nmomentun = 0.8\n");
-  auto r = run_command(avf + " train --config " + dir + "/run.ini --print-config");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.output,
-            "avf train: error: " + dir + "/run.ini:3: unknown key 'train.momentun' (did you mean 'train.momentum'?)\n");
+  expect_usage_error(
+      "train --config " + dir + "/run.ini --print-config",
+      "avf train: error: " + dir + "/run.ini:3: unknown key 'train.momentun' (did you mean 'train.momentum'?)\n");
 }
 
 TEST(Cli, BadNumberOnCommandLineExitsTwo) {
-  auto r = run_command(avf + " train --train.lr abc --print-config");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.output, "avf train: error: command line: bad value for 'train.lr': 'abc' (expected a number)\n");
+  expect_usage_error("train --train.lr abc --print-config",
+                     "avf train: error: command line: bad value for 'train.lr': 'abc' (expected a number)\n");
 }
 
 TEST(Cli, UnknownOptionSuggestsNearest) {
-  auto r = run_command(avf + " train --train.l 3 --print-config");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.output, "avf train: error: command line: unknown option '--train.l' (did you mean '--train.lr'?)\n");
+  expect_usage_error("train --train.l 3 --print-config",
+                     "avf train: error: command line: unknown option '--train.l' (did you mean '--train.lr'?)\n");
 }
 
 TEST(Cli, MissingConfigFileExitsTwo) {
-  auto r = run_command(avf + " train --config /nonexistent.ini --print-config");
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.output, "avf train: error: cannot open config file '/nonexistent.ini': No such file or directory\n");
+  expect_usage_error("train --config /nonexistent.ini --print-config",
+                     "avf train: error: cannot open config file '/nonexistent.ini': No such file or directory\n");
 }
 
 // A path that is no video is named as such, before any checkpoint is loaded (it used to surface as

@@ -9,10 +9,14 @@
 #include <numeric>
 
 #include "core/base/config.h"
+#include "core/data/feature_store.h"
 #include "core/data/shard_reader.h"
 #include "core/data/stage_data.h"
 #include "core/data/stream.h"
+#include "core/evaluation/feature_extraction.h"
+#include "core/models/stage_model.h"
 #include "dist/sampler.h"
+#include "run_command.h"
 
 using namespace avf;
 
@@ -188,4 +192,79 @@ TEST(StageData, AnyStrideGivesSequencesAtEveryFrame) {
                           rows.data());
   const auto clip = batch.visual[0][0].contiguous();
   EXPECT_TRUE(std::equal(rows.begin(), rows.end(), clip.data_ptr<uint8_t>()));
+}
+
+// `avf extract --offsets`: the features at an offset past the grid are those of the clips a training
+// sequence at that offset reads (the same batch through the same networks), their labels those of the
+// clips' frames; offset 0 is the grid's unchanged. Written and read back, the fusion stage trains at
+// any stride the offsets allow and names the missing offset otherwise.
+TEST(StageData, FeaturesAtOffsetsAreThoseOfTheClipsThere) {
+  if (shards().empty()) GTEST_SKIP() << "AVF_TEST_SHARDS not set";
+  torch::manual_seed(3);
+  Config c;
+  c.train.device = "cpu";
+  c.data.shards = shards();
+  c.data.crop_size = 24;
+  c.model.width = 0.0625;
+  c.model.audio_width_div = 16;
+  Config vc = c, ac = c;
+  vc.train.stage = "visual", ac.train.stage = "audio";
+  auto data = open_shard_data(c, &vc, &ac);
+  const int64_t T = int64_t(data->targets().size());
+  auto visual = make_stage_model(vc, T), audio = make_stage_model(ac, T);
+  visual->module().eval(), audio->module().eval();
+  const std::vector<size_t> videos{0, 1};
+  StreamTimes times;
+  StreamOptions o;
+  o.batch_size = 4, o.reader_threads = 1;
+  const auto grid = extract_features(*data, videos, videos, *visual, *audio, L, S, o, times);
+  const auto both = extract_features(*data, videos, videos, *visual, *audio, L, S, o, times, {}, {0, 8});
+  ASSERT_EQ(both[0].off_grid.size(), 1u);
+  EXPECT_EQ(both[0].visual, grid[0].visual);
+  EXPECT_EQ(both[0].sub_labels, grid[0].sub_labels);
+
+  const auto& v = both[1];
+  const auto& at8 = v.off_grid[0];
+  EXPECT_EQ(at8.offset, 8);
+  EXPECT_NE(at8.visual, v.visual) << "the clips 8 frames later should give other features";
+  torch::NoGradGuard no_grad;
+  const SequenceRef ref{1, 2, 8};  // sub-sequences 2..9 of video 1, 8 frames past the grid
+  const auto batch = data->make_batch({ref}, 0, false);
+  const auto vf = visual->features(batch), af = audio->features(batch);
+  const int64_t Kv = vf.size(2), Ka = af.size(2);
+  for (int64_t l = 0; l < L && ref.first_sub + l < v.n_sub; ++l) {
+    const int64_t j = ref.first_sub + l;
+    for (int64_t k = 0; k < Kv; ++k)
+      ASSERT_NEAR(at8.visual[j * Kv + k], vf[0][l][k].item<float>(), 1e-5) << "row " << j << " feature " << k;
+    for (int64_t k = 0; k < Ka; ++k) ASSERT_NEAR(at8.audio[j * Ka + k], af[0][l][k].item<float>(), 1e-5);
+    for (int64_t t = 0; t < T; ++t) EXPECT_NEAR(at8.sub_labels[j * T + t], batch.labels[0][l][t].item<float>(), 1e-6);
+  }
+
+  const std::string dir = make_temp_dir("avf-offsets");
+  write_features(dir, 0, both, data->targets());
+  write_feature_manifest(dir, 1, data->targets(), {{"label-shift", nlohmann::json::array()}, {"label-median", 0}},
+                         {0, 8});
+  Config f;
+  f.train.stage = "fusion";
+  f.data.features = dir;
+  f.data.train_partition = v.partition;
+  auto fusion = open_stage_data(f);
+  const auto every8 = fusion->training_sequences(f.data.train_partition, L, S, 8);
+  int checked = 0;
+  for (const auto& r : every8) {
+    if (r.offset != 8 || fusion->videos()[r.video].id != v.id) continue;
+    ++checked;
+    const auto fb = fusion->make_batch({r}, 0, true);
+    const int64_t j = std::min(r.first_sub, v.n_sub - 1);
+    EXPECT_EQ(fb.visual[0][0][0].item<float>(), at8.visual[j * Kv]);
+    EXPECT_EQ(fb.labels[0][0][0].item<float>(), at8.sub_labels[j * T]);
+  }
+  EXPECT_GT(checked, 0) << "no training sequence of " << v.id << " at offset 8";
+  try {
+    fusion->training_sequences(f.data.train_partition, L, S, 4);
+    FAIL() << "stride 4 needs offsets 4 and 12, which were not extracted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("4 frames past the grid"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("--offsets 4"), std::string::npos) << e.what();
+  }
 }

@@ -83,11 +83,8 @@ TEST(Video, UnreadableAndTruncatedFilesAreNamed) {
 // one; they are skipped and counted, and the frame before them fills their time slots.
 TEST(Video, RefusedPacketsAreSkippedAndTheFrameBeforeHolds) {
   const std::string dir = make_temp_dir("avf-video");
-  ASSERT_EQ(run_command("ffmpeg -loglevel error -f lavfi -i testsrc=size=160x120:rate=25:duration=8 -c:v mpeg4 -g 25 "
-                        "-threads 1 " +
-                        dir + "/clean.mp4 && cp " + dir + "/clean.mp4 " + dir + "/damaged.mp4")
-                .exit_code,
-            0);
+  encode_test_media("testsrc=size=160x120:rate=25:duration=8", "-c:v mpeg4 -g 25", dir + "/clean.mp4",
+                    dir + "/damaged.mp4");
   ASSERT_EQ(damage_packets(dir + "/damaged.mp4", 0, packet_range(101, 5)), 200);
   auto frames_of = [](ResampledVideo& v) {
     std::vector<cv::Mat> out;
