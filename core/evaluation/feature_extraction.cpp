@@ -37,6 +37,7 @@ std::vector<VideoFeatures> extract_features(const StageData& data, const std::ve
     slot[mine[i]] = &v;
   }
   const int64_t T = data.targets().size();
+  const int64_t videos_before = times.videos;  // each offset's pass counts the frames again, not the videos
   for (int64_t offset : offsets) {
     // Where this offset's rows go: the grid's arrays, or a new off-grid entry per video.
     auto rows =
@@ -76,6 +77,7 @@ std::vector<VideoFeatures> extract_features(const StageData& data, const std::ve
     }
     times.rest += lap();
   }
+  times.videos = videos_before + int64_t(mine.size());
   return out;
 }
 
