@@ -1,5 +1,6 @@
 #include "core/base/ini.h"
 
+#include "core/base/config.h"
 #include "core/base/text.h"
 
 #include <fmt/format.h>

@@ -6,11 +6,9 @@
 #include <map>
 #include <string>
 
-#include "core/base/config.h"
-
 namespace avf {
 
-// The line (1-based) of every "section.key" in `text`. A key given twice throws ConfigError naming
+// The line (1-based) of every "section.key" in `text`. A key given twice throws ConfigError (core/base/config.h) naming
 // both places: "run.ini:7: duplicate key 'train.lr': already set at run.ini:2 (expected each key
 // once per file)"; `name` is the source named in it.
 std::map<std::string, int> ini_key_lines(const std::string& text, const std::string& name);
