@@ -158,9 +158,10 @@ nlohmann::json bench_stream(const Config& c, RunContext& ctx, const StreamBenchO
       std::filesystem::temp_directory_path() / fmt::format("avf-bench-stream-{}-r{}", getpid(), comm.rank());
 
   const StreamOptions options = stream_options(c);
+  // evaluate's path over the videos the forward-only side counts (with --max-videos, the first few).
   auto evaluate_pass = [&](StageModel& model, const StageData& data) {
     return [&, m = &model, d = &data] {
-      auto e = evaluate(*m, *d, partition, options, L, S, comm);
+      auto e = evaluate_videos(*m, *d, scored, options, L, S, comm);
       Lap lap;
       gather_predictions(e.predictions, *d, comm);
       e.times.rest += lap();
@@ -204,6 +205,7 @@ nlohmann::json bench_stream(const Config& c, RunContext& ctx, const StreamBenchO
     const double t = std::max(m.split.seconds(), 1e-12);
     table.row(fmt::format("{}: {} ({:.0f} frames/s)", k.name, k.command, m.e2e_fps), m.bytes, m.e2e_batch_seconds,
               {{"frames_per_s", m.e2e_fps},
+               {"video_frames", m.split.frames},
                {"video_frames_per_s", m.e2e_video_fps},
                {"batch", m.batch},
                {"data_share", m.split.data / t},

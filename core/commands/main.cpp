@@ -7,6 +7,7 @@
 
 #include "core/base/config.h"
 #include "core/base/exit_codes.h"
+#include "core/base/malloc_reuse.h"
 #include "core/base/subcommand.h"
 #include "core/base/version.h"
 #include "dist/preemption.h"
@@ -43,6 +44,7 @@ void print_help() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  avf::reuse_freed_memory();  // before any batch buffer exists (core/base/malloc_reuse.h)
   const std::vector<std::string> args(argv + 1, argv + argc);
   // Signals held by the launcher while this program loaded (core/commands/launcher.cpp): the trainer takes
   // them over once its preemption handler is in place; every other command gets them now.

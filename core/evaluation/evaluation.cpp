@@ -48,7 +48,11 @@ std::vector<CccStats> merge_across_ranks(const std::vector<CccStats>& local, dis
 
 Evaluation evaluate(StageModel& model, const StageData& data, const std::string& partition, const StreamOptions& o,
                     int64_t L, int64_t S, dist::Communicator& comm) {
-  const auto videos = data.videos_in(partition);
+  return evaluate_videos(model, data, data.videos_in(partition), o, L, S, comm);
+}
+
+Evaluation evaluate_videos(StageModel& model, const StageData& data, const std::vector<size_t>& videos,
+                           const StreamOptions& o, int64_t L, int64_t S, dist::Communicator& comm) {
   const auto mine = videos_of_rank(videos, comm);
   const int64_t T = data.targets().size();
   Evaluation result;

@@ -30,6 +30,9 @@ struct Evaluation {
 // partition as core/data/stream.h describes, so predictions do not depend on the number of ranks.
 Evaluation evaluate(StageModel& model, const StageData& data, const std::string& partition,
                     const StreamOptions& options, int64_t L, int64_t S, dist::Communicator& comm);
+// The same over some videos (every rank passes the same list), e.g. a benchmark's first few.
+Evaluation evaluate_videos(StageModel& model, const StageData& data, const std::vector<size_t>& videos,
+                           const StreamOptions& options, int64_t L, int64_t S, dist::Communicator& comm);
 
 // Merges statistics of all ranks exactly (same result on every rank).
 std::vector<CccStats> merge_across_ranks(const std::vector<CccStats>& local, dist::Communicator& comm);

@@ -31,6 +31,12 @@ jq -e '(.ratios | keys) == ["audio evaluate", "extract", "visual evaluate"] and 
   "$json" > /dev/null || fail "ratios: $(jq -c .ratios "$json")"
 [[ $(grep -c "/ forward only, .*: [0-9.]* (target >= 0.90)" "$work/stream.log") == 3 ]] || fail "printed ratio lines"
 
+# --max-videos: both sides stream the same first videos (evaluate used to stream the whole partition
+# against a forward-only side of the first few, a ratio of 1/3 on a corpus of 6 dev videos).
+"$avf" bench stream --data.shards "$data/shards" "${tiny[@]}" --iters 1 --max-videos 1 --json "$work/one.json" > /dev/null
+jq -e '[.rows[] | select(.what | test(": (evaluate|extract) ")) | .video_frames] == [300, 300, 300]' "$work/one.json" \
+  > /dev/null || fail "--max-videos 1: video frames streamed $(jq -c '[.rows[] | .video_frames]' "$work/one.json")"
+
 # The benchmark suite's stream part on the same shards: its section and the target row.
 AVF_BUILD_DIR=$(dirname "$avf") "$src/tools/bench" --size small --parts stream --stream-models tiny \
   --shards "$data/shards" --out "$work/suite" > "$work/suite.log"
