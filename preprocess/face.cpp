@@ -13,6 +13,7 @@ namespace avf::pre {
 namespace {
 
 constexpr const char* kCascadeDir = "/usr/share/opencv4";
+constexpr int kCascadeWindow = 20;  // the smallest face asked for (both frontal cascades scan 24 px windows anyway)
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -52,7 +53,7 @@ class CascadeDetector : public ScaledDetector {
   std::vector<cv::Rect2f> detect_scaled(const cv::Mat& bgr, const std::optional<cv::Rect2f>& near) override {
     cv::cvtColor(bgr, gray_, cv::COLOR_BGR2GRAY);
     cv::equalizeHist(gray_, gray_);
-    const int min_side = std::max(20, int(std::min(gray_.cols, gray_.rows) * min_face_));
+    const int min_side = std::max(kCascadeWindow, int(std::min(gray_.cols, gray_.rows) * min_face_));
     std::vector<cv::Rect> found;
     if (near) {
       const float side = std::max(near->width, near->height);
@@ -60,7 +61,8 @@ class CascadeDetector : public ScaledDetector {
       const cv::Rect roi = cv::Rect(int(std::lround(c.x - 1.5f * side)), int(std::lround(c.y - 1.5f * side)),
                                     int(std::lround(3 * side)), int(std::lround(3 * side))) &
                            cv::Rect(0, 0, gray_.cols, gray_.rows);
-      const int lo = std::max(min_side, int(0.7f * side)), hi = int(1.4f * side) + 1;
+      // Not bounded by min_side: in a window this small a face tracked as it shrinks costs little.
+      const int lo = std::max(kCascadeWindow, int(0.7f * side)), hi = int(1.4f * side) + 1;
       if (roi.width >= lo && roi.height >= lo) {
         cascade_.detectMultiScale(gray_(roi), found, 1.1, 4, 0, cv::Size(lo, lo), cv::Size(hi, hi));
         for (auto& f : found) f += roi.tl();
@@ -124,6 +126,22 @@ std::optional<cv::Rect2f> largest_face(const std::vector<cv::Rect2f>& faces) {
     if (!best || key(f) > key(*best)) best = f;
   }
   return best;
+}
+
+std::optional<cv::Rect2f> FaceSearch::next(const cv::Mat& bgr) {
+  const bool full = !last_ || (full_search_every_ > 0 && since_full_ + 1 >= full_search_every_);
+  std::optional<cv::Rect2f> hint;
+  if (!full) hint = *last_ + velocity_;
+  const auto face = largest_face(detector_.detect(bgr, hint));
+  since_full_ = full ? 0 : since_full_ + 1;
+  if (face && last_) {
+    const auto centre = [](const cv::Rect2f& r) { return cv::Point2f(r.x + r.width / 2, r.y + r.height / 2); };
+    velocity_ = centre(*face) - centre(*last_);
+  } else {
+    velocity_ = {0, 0};
+  }
+  last_ = face;
+  return face;
 }
 
 std::optional<cv::Rect2f> FaceTracker::update(const std::optional<cv::Rect2f>& detected) {
