@@ -44,15 +44,15 @@ class ScaledDetector : public FaceDetector {
 
 class CascadeDetector : public ScaledDetector {
  public:
-  CascadeDetector(const std::string& file, int detect_width, double min_face)
-      : ScaledDetector(detect_width), min_face_(min_face) {
+  CascadeDetector(const std::string& file, int detect_width, double min_face, bool equalize)
+      : ScaledDetector(detect_width), min_face_(min_face), equalize_(equalize) {
     if (!cascade_.load(file)) throw std::runtime_error(fmt::format("{}: cannot load the face cascade", file));
   }
 
  protected:
   std::vector<cv::Rect2f> detect_scaled(const cv::Mat& bgr, const std::optional<cv::Rect2f>& near) override {
     cv::cvtColor(bgr, gray_, cv::COLOR_BGR2GRAY);
-    cv::equalizeHist(gray_, gray_);
+    if (equalize_) cv::equalizeHist(gray_, gray_);
     const int min_side = std::max(kCascadeWindow, int(std::min(gray_.cols, gray_.rows) * min_face_));
     std::vector<cv::Rect> found;
     if (near) {
@@ -75,6 +75,7 @@ class CascadeDetector : public ScaledDetector {
  private:
   cv::CascadeClassifier cascade_;
   double min_face_;
+  bool equalize_;
   cv::Mat gray_;
 };
 
@@ -106,14 +107,17 @@ class YuNetDetector : public ScaledDetector {
 
 }  // namespace
 
-std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face) {
+std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face,
+                                                 bool equalize) {
   if (spec == "haar")
     return std::make_unique<CascadeDetector>(
-        fmt::format("{}/haarcascades/haarcascade_frontalface_default.xml", kCascadeDir), detect_width, min_face);
+        fmt::format("{}/haarcascades/haarcascade_frontalface_default.xml", kCascadeDir), detect_width, min_face,
+        equalize);
   if (spec == "lbp")
     return std::make_unique<CascadeDetector>(
-        fmt::format("{}/lbpcascades/lbpcascade_frontalface_improved.xml", kCascadeDir), detect_width, min_face);
-  if (ends_with(spec, ".xml")) return std::make_unique<CascadeDetector>(spec, detect_width, min_face);
+        fmt::format("{}/lbpcascades/lbpcascade_frontalface_improved.xml", kCascadeDir), detect_width, min_face,
+        equalize);
+  if (ends_with(spec, ".xml")) return std::make_unique<CascadeDetector>(spec, detect_width, min_face, equalize);
   if (ends_with(spec, ".onnx")) return std::make_unique<YuNetDetector>(spec, detect_width);
   throw std::runtime_error(
       fmt::format("--face-detector '{}': expected haar, lbp, a cascade .xml file or a YuNet .onnx model", spec));

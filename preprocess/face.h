@@ -25,8 +25,10 @@ class FaceDetector {
 // face-detection model for cv::FaceDetectorYN. detect_width: frames wider than this are scaled down
 // for detection (0 = never). min_face: the smallest face a cascade looks for, as a fraction of the
 // frame's shorter side (the cascade's cost grows fast as it shrinks). Throws std::runtime_error when
-// the model cannot be loaded.
-std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face);
+// the model cannot be loaded. equalize: a cascade sees the histogram-equalised grey frame (OpenCV's
+// samples do it; avf did until issue 14: it loses faces in contrasty footage such as Megamind.avi).
+std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face,
+                                                 bool equalize = false);
 
 // The largest box; ties go to the top-left one so results never depend on detection order.
 std::optional<cv::Rect2f> largest_face(const std::vector<cv::Rect2f>& faces);

@@ -20,6 +20,7 @@ std::string Params::to_json() const {
                       {"face_margin", face_margin},
                       {"min_face", min_face},
                       {"full_search_every", full_search_every},
+                      {"equalize", equalize},
                       {"box_smoothing", box_smoothing},
                       {"max_gap", max_gap},
                       {"length_tolerance_s", length_tolerance},
@@ -64,6 +65,7 @@ Params Params::from_json(const std::string& text, const std::string& source) {
     p.min_face = j.at("min_face").get<double>();
     // Manifests written before the knob existed were searched this way: whole frames only when no face was followed.
     p.full_search_every = j.value("full_search_every", 0);
+    p.equalize = j.value("equalize", true);
     p.box_smoothing = j.at("box_smoothing").get<double>();
     p.max_gap = j.at("max_gap").get<int>();
     p.length_tolerance = j.at("length_tolerance_s").get<double>();

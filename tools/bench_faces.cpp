@@ -3,7 +3,8 @@
 //
 //   bench_faces [--stride N] [--max-frames N] [--settings haar:640:0.2,lbp:480:0.1:25,...] CLIP...
 //
-// A setting is cascade:detect-width:min-face[:full-search-every | :untracked]. CLIP is a video (any
+// A setting is cascade:detect-width:min-face, then any of :N (a whole-frame search every N frames),
+// :untracked (every frame searched whole), :eq (histogram equalisation). CLIP is a video (any
 // format FFmpeg reads) or an image. The README's trade-off table and the defaults in
 // preprocess/params.h come from this on OpenCV's Megamind.avi and the clips of tools/make-face-clips.
 #include <fmt/format.h>
@@ -23,13 +24,13 @@ using avf::pre::FaceSetting;
 
 namespace {
 
-// The grid the README's table was drawn from: the old default, then cascade x width x min-face,
+// The grid the README's table was drawn from: the old default (equalised, no periodic whole-frame
+// search) and it untracked, then cascade x width x min-face,
 // then the chosen one with and without the periodic whole-frame search.
 const char* kDefaultSettings =
-    "haar:640:0.2,haar:640:0.2:untracked,"
-    "haar:640:0.15,haar:640:0.1,haar:640:0.05,haar:480:0.15,haar:480:0.1,haar:320:0.15,haar:320:0.1,haar:0:0.1,"
-    "lbp:640:0.15,lbp:640:0.1,lbp:480:0.1,lbp:320:0.1,"
-    "haar:480:0.1:25,haar:480:0.1:12,haar:640:0.1:25";
+    "haar:640:0.2:eq,haar:640:0.2:eq:untracked,"
+    "haar:640:0.2,haar:640:0.15,haar:640:0.1,haar:640:0.05,haar:480:0.15,haar:480:0.1,haar:320:0.1,"
+    "lbp:640:0.1,lbp:480:0.1,lbp:320:0.1,haar:480:0.1:25,haar:640:0.1:25";
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -41,17 +42,19 @@ std::vector<std::string> split(const std::string& s, char sep) {
 
 FaceSetting parse_setting(const std::string& spec) {
   const auto f = split(spec, ':');
-  if (f.size() < 3 || f.size() > 4)
-    throw std::runtime_error(fmt::format("setting '{}': expected cascade:width:min-face[:every|:untracked]", spec));
+  if (f.size() < 3)
+    throw std::runtime_error(fmt::format("setting '{}': expected cascade:width:min-face[:N|:untracked|:eq]...", spec));
   FaceSetting s;
   s.detector = f[0];
   s.detect_width = std::stoi(f[1]);
   s.min_face = std::stod(f[2]);
-  if (f.size() == 4) {
-    if (f[3] == "untracked")
+  for (size_t i = 3; i < f.size(); ++i) {
+    if (f[i] == "untracked")
       s.track = false;
+    else if (f[i] == "eq")
+      s.equalize = true;
     else
-      s.full_search_every = std::stoi(f[3]);
+      s.full_search_every = std::stoi(f[i]);
   }
   return s;
 }
@@ -89,7 +92,7 @@ int main(int argc, char** argv) {
     } else if (a == "--help" || a == "-h" || a.rfind("--", 0) == 0) {
       std::printf(
           "usage: bench_faces [--stride N] [--max-frames N] [--settings S,...] CLIP...\n"
-          "  S = cascade:detect-width:min-face[:full-search-every|:untracked]\n  default: %s\n",
+          "  S = cascade:detect-width:min-face[:N][:untracked][:eq]\n  default: %s\n",
           kDefaultSettings);
       return a == "--help" || a == "-h" ? 0 : 2;
     } else {
