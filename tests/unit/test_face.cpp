@@ -52,7 +52,9 @@ INSTANTIATE_TEST_SUITE_P(HaarAndLbp, FaceDetectors, ::testing::Values("haar", "l
 TEST(FaceDetector, AHintFromThePreviousFrameFindsTheSameFaceAndAWrongOneFallsBack) {
   cv::Mat frame;
   const cv::Rect2f expected = make_frame(frame, {200, 120}, 0.7);
-  auto detector = make_face_detector("haar", 640, 0.1);
+  // Equalised: without it the cascade finds a larger false face right of hers in this frame, and the
+  // fallback would return that one (the pipeline keeps the largest).
+  auto detector = make_face_detector("haar", 640, 0.1, true);
   const auto moved = cv::Rect2f(expected.x + 8, expected.y - 5, expected.width * 1.1f, expected.height * 1.1f);
   const auto near = largest_face(detector->detect(frame, moved));
   ASSERT_TRUE(near.has_value());
@@ -130,12 +132,11 @@ TEST(LargestFace, PicksTheBiggestAndBreaksTiesByPosition) {
 // A track on a small face, then a larger face enters elsewhere: the search window keeps finding the
 // small one, so only the periodic whole-frame search moves to the larger (the face the pipeline keeps).
 TEST(FaceSearch, AWholeFrameSearchEveryNFramesFindsALargerFaceThatEntered) {
-  cv::Mat small_only, both;
-  const cv::Rect2f small = make_frame(small_only, {10, 200}, 0.35);
-  cv::Mat big;
-  const cv::Rect2f large = make_frame(big, {220, 40}, 0.8);
-  both = big.clone();
-  small_only(cv::Rect(10, 200, 180, 180)).copyTo(both(cv::Rect(10, 200, 180, 180)));
+  cv::Mat small_only, big;
+  const cv::Rect2f small = make_frame(small_only, {0, 200}, 0.5);
+  const cv::Rect2f large = make_frame(big, {250, 20}, 0.75);
+  cv::Mat both = small_only.clone();
+  big(cv::Rect(250, 20, 384, 384)).copyTo(both(cv::Rect(250, 20, 384, 384)));
   auto detector = make_face_detector("haar", 640, 0.05);
   for (int every : {0, 4}) {
     FaceSearch search(*detector, every);
@@ -174,7 +175,7 @@ TEST(FaceSearch, FollowsAFaceMovingFastAndShrinkingBelowMinFace) {
   const double scales[] = {0.9, 0.9, 0.8, 0.7, 0.6};  // face 84, 84, 74, 65, 56 px wide
   for (int i = 0; i < 5; ++i) {
     cv::Mat frame;
-    const cv::Rect2f expected = make_head_frame(frame, {80.0f + 120 * i, 240}, scales[i]);
+    const cv::Rect2f expected = make_head_frame(frame, {90.0f + 120 * i, 240}, scales[i]);
     const auto face = search.next(frame);
     ASSERT_TRUE(face.has_value()) << "frame " << i;
     EXPECT_GT(iou(*face, expected), 0.5) << "frame " << i;
