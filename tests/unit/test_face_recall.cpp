@@ -44,7 +44,7 @@ void expect_default_recall(const std::string& clip, int stride, double at_least)
   ASSERT_FALSE(frames.empty()) << clip;
   const auto t = measure_recall(frames, {default_setting()}, stride);
   const RecallRow& r = t.rows[0];
-  ASSERT_GT(r.reference_frames, 20) << clip << ": the reference should find faces in most frames";
+  ASSERT_GE(r.reference_frames, 25) << clip << ": the reference should find faces in most frames";
   EXPECT_GE(r.recall(), at_least) << clip << ": " << default_setting().name() << " matched " << r.matched << " of the "
                                   << r.reference_frames << " frames where the reference finds a face";
 }
@@ -60,11 +60,11 @@ TEST(FaceRecall, DefaultsKeep98PercentOfTheReferenceOnMegamind) {
 
 // A face crossing the frame at half its side per frame and jumping twice: the search window follows
 // its motion and the whole-frame search finds it after a jump.
-TEST(FaceRecall, AFastFaceIsNotLostByTheSearchWindow) { expect_default_recall(face_clips() + "/fast.mp4", 1, 0.98); }
+TEST(FaceRecall, AFastFaceIsNotLostByTheSearchWindow) { expect_default_recall(face_clips() + "/fast.mp4", 5, 0.98); }
 
 // A face shrinking to 0.06 of the frame's height, below the default min-face: once followed, the
 // search window keeps it (its size bound is the cascade's window, not min-face).
-TEST(FaceRecall, AFaceShrinkingBelowMinFaceIsKept) { expect_default_recall(face_clips() + "/small.mp4", 1, 0.98); }
+TEST(FaceRecall, AFaceShrinkingBelowMinFaceIsKept) { expect_default_recall(face_clips() + "/small.mp4", 5, 0.98); }
 
 TEST(FaceRecall, SameFaceIsOverlapOrCentreInside) {
   EXPECT_TRUE(same_face({0, 0, 10, 10}, {2, 2, 10, 10}));     // IoU 0.47
