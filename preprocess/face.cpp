@@ -133,11 +133,18 @@ std::optional<cv::Rect2f> largest_face(const std::vector<cv::Rect2f>& faces) {
 }
 
 std::optional<cv::Rect2f> FaceSearch::next(const cv::Mat& bgr) {
-  const bool full = !last_ || (full_search_every_ > 0 && since_full_ + 1 >= full_search_every_);
   std::optional<cv::Rect2f> hint;
-  if (!full) hint = *last_ + velocity_;
-  const auto face = largest_face(detector_.detect(bgr, hint));
-  since_full_ = full ? 0 : since_full_ + 1;
+  if (last_) hint = *last_ + velocity_;
+  const bool periodic = hint && full_search_every_ > 0 && since_full_ + 1 >= full_search_every_;
+  std::optional<cv::Rect2f> face;
+  if (periodic) {
+    face = largest_face(detector_.detect(bgr));
+    // The whole frame looks no smaller than min-face: a followed face below it is still in the window.
+    if (!face) face = largest_face(detector_.detect(bgr, hint));
+  } else {
+    face = largest_face(detector_.detect(bgr, hint));
+  }
+  since_full_ = periodic || !hint ? 0 : since_full_ + 1;
   if (face && last_) {
     const auto centre = [](const cv::Rect2f& r) { return cv::Point2f(r.x + r.width / 2, r.y + r.height / 2); };
     velocity_ = centre(*face) - centre(*last_);

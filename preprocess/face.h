@@ -37,7 +37,8 @@ std::optional<cv::Rect2f> largest_face(const std::vector<cv::Rect2f>& faces);
 // the last face moved by its measured motion (a face crossing the frame stays inside the window);
 // the whole frame is searched when there is no face to follow and every `full_search_every` frames
 // (0 = never), so a track stuck on a false detection, or a larger face entering elsewhere, is
-// corrected within that many frames. One FaceSearch per video: it carries the video's motion.
+// corrected within that many frames; when that search finds nothing (it looks no smaller than
+// min-face) the window is searched as usual. One FaceSearch per video: it carries the video's motion.
 class FaceSearch {
  public:
   FaceSearch(FaceDetector& detector, int full_search_every)

@@ -4,6 +4,7 @@
 // face moving fast or shrinking small (tools/make-face-clips) the search window must not lose it.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <filesystem>
 
 #include "preprocess/face_recall.h"
@@ -44,6 +45,8 @@ void expect_default_recall(const std::string& clip, int stride, double at_least)
   ASSERT_FALSE(frames.empty()) << clip;
   const auto t = measure_recall(frames, {default_setting()}, stride);
   const RecallRow& r = t.rows[0];
+  std::printf("%s: %s matched %lld of %lld reference frames (recall %.3f)\n", clip.c_str(),
+              default_setting().name().c_str(), (long long)r.matched, (long long)r.reference_frames, r.recall());
   ASSERT_GE(r.reference_frames, 25) << clip << ": the reference should find faces in most frames";
   EXPECT_GE(r.recall(), at_least) << clip << ": " << default_setting().name() << " matched " << r.matched << " of the "
                                   << r.reference_frames << " frames where the reference finds a face";
