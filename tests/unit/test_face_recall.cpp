@@ -25,6 +25,7 @@ FaceSetting default_setting() {
   s.detect_width = p.detect_width;
   s.min_face = p.min_face;
   s.full_search_every = p.full_search_every;
+  s.equalize = p.equalize;
   return s;
 }
 
