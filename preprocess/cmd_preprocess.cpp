@@ -77,6 +77,10 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
       "scale wider frames down to this width for detection (0 = full size)")(
       "min-face", po::value(&p.min_face)->value_name("F")->default_value(p.min_face, shortest(p.min_face)),
       "smallest face a cascade searches, as a fraction of the frame's shorter side")(
+      "equalize", po::bool_switch(&p.equalize),
+      "histogram-equalise the grey frame before a cascade (off: it loses faces in contrasty footage)")(
+      "full-search-every", po::value(&p.full_search_every)->value_name("N")->default_value(p.full_search_every),
+      "while a face is followed, search the whole frame every N frames (0 = only when it is lost)")(
       "face-margin", po::value(&p.face_margin)->value_name("M")->default_value(p.face_margin, shortest(p.face_margin)),
       "crop margin around the box, per side, as a fraction of its side")(
       "box-smoothing",
@@ -144,6 +148,7 @@ void validate(const Options& o) {
     throw bad(fmt::format("--max-bad-fraction {}: expected a fraction 0..1", p.max_bad_fraction));
   if (!(p.min_face > 0 && p.min_face <= 1)) throw bad(fmt::format("--min-face {}: expected 0 < F <= 1", p.min_face));
   if (p.detect_width < 0) throw bad(fmt::format("--detect-width {}: expected >= 0", p.detect_width));
+  if (p.full_search_every < 0) throw bad(fmt::format("--full-search-every {}: expected >= 0", p.full_search_every));
   if (!(o.timeout > 0)) throw bad(fmt::format("--dist.timeout {}: expected a positive number of seconds", o.timeout));
 }
 
@@ -331,7 +336,8 @@ int cmd_preprocess(const std::vector<std::string>& args) {
       for (size_t i : s.videos) my_frames += frames[i], ++my_videos;
   const auto start = std::chrono::steady_clock::now();
   try {
-    auto detector = pre::make_face_detector(o.params.face_detector, o.params.detect_width, o.params.min_face);
+    auto detector =
+        pre::make_face_detector(o.params.face_detector, o.params.detect_width, o.params.min_face, o.params.equalize);
     Progress progress(fmt::format("preprocess (rank 0 of {})", pg.size), my_frames, "frames", o.progress);
     RankWork work{progress, my_videos, 0, 0, {}};
     for (const auto& s : plan) {

@@ -13,6 +13,7 @@ namespace avf::pre {
 namespace {
 
 constexpr const char* kCascadeDir = "/usr/share/opencv4";
+constexpr int kCascadeWindow = 20;  // the smallest face asked for (both frontal cascades scan 24 px windows anyway)
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -43,16 +44,16 @@ class ScaledDetector : public FaceDetector {
 
 class CascadeDetector : public ScaledDetector {
  public:
-  CascadeDetector(const std::string& file, int detect_width, double min_face)
-      : ScaledDetector(detect_width), min_face_(min_face) {
+  CascadeDetector(const std::string& file, int detect_width, double min_face, bool equalize)
+      : ScaledDetector(detect_width), min_face_(min_face), equalize_(equalize) {
     if (!cascade_.load(file)) throw std::runtime_error(fmt::format("{}: cannot load the face cascade", file));
   }
 
  protected:
   std::vector<cv::Rect2f> detect_scaled(const cv::Mat& bgr, const std::optional<cv::Rect2f>& near) override {
     cv::cvtColor(bgr, gray_, cv::COLOR_BGR2GRAY);
-    cv::equalizeHist(gray_, gray_);
-    const int min_side = std::max(20, int(std::min(gray_.cols, gray_.rows) * min_face_));
+    if (equalize_) cv::equalizeHist(gray_, gray_);
+    const int min_side = std::max(kCascadeWindow, int(std::min(gray_.cols, gray_.rows) * min_face_));
     std::vector<cv::Rect> found;
     if (near) {
       const float side = std::max(near->width, near->height);
@@ -60,7 +61,8 @@ class CascadeDetector : public ScaledDetector {
       const cv::Rect roi = cv::Rect(int(std::lround(c.x - 1.5f * side)), int(std::lround(c.y - 1.5f * side)),
                                     int(std::lround(3 * side)), int(std::lround(3 * side))) &
                            cv::Rect(0, 0, gray_.cols, gray_.rows);
-      const int lo = std::max(min_side, int(0.7f * side)), hi = int(1.4f * side) + 1;
+      // Not bounded by min_side: in a window this small a face tracked as it shrinks costs little.
+      const int lo = std::max(kCascadeWindow, int(0.7f * side)), hi = int(1.4f * side) + 1;
       if (roi.width >= lo && roi.height >= lo) {
         cascade_.detectMultiScale(gray_(roi), found, 1.1, 4, 0, cv::Size(lo, lo), cv::Size(hi, hi));
         for (auto& f : found) f += roi.tl();
@@ -73,6 +75,7 @@ class CascadeDetector : public ScaledDetector {
  private:
   cv::CascadeClassifier cascade_;
   double min_face_;
+  bool equalize_;
   cv::Mat gray_;
 };
 
@@ -104,14 +107,17 @@ class YuNetDetector : public ScaledDetector {
 
 }  // namespace
 
-std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face) {
+std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face,
+                                                 bool equalize) {
   if (spec == "haar")
     return std::make_unique<CascadeDetector>(
-        fmt::format("{}/haarcascades/haarcascade_frontalface_default.xml", kCascadeDir), detect_width, min_face);
+        fmt::format("{}/haarcascades/haarcascade_frontalface_default.xml", kCascadeDir), detect_width, min_face,
+        equalize);
   if (spec == "lbp")
     return std::make_unique<CascadeDetector>(
-        fmt::format("{}/lbpcascades/lbpcascade_frontalface_improved.xml", kCascadeDir), detect_width, min_face);
-  if (ends_with(spec, ".xml")) return std::make_unique<CascadeDetector>(spec, detect_width, min_face);
+        fmt::format("{}/lbpcascades/lbpcascade_frontalface_improved.xml", kCascadeDir), detect_width, min_face,
+        equalize);
+  if (ends_with(spec, ".xml")) return std::make_unique<CascadeDetector>(spec, detect_width, min_face, equalize);
   if (ends_with(spec, ".onnx")) return std::make_unique<YuNetDetector>(spec, detect_width);
   throw std::runtime_error(
       fmt::format("--face-detector '{}': expected haar, lbp, a cascade .xml file or a YuNet .onnx model", spec));
@@ -124,6 +130,29 @@ std::optional<cv::Rect2f> largest_face(const std::vector<cv::Rect2f>& faces) {
     if (!best || key(f) > key(*best)) best = f;
   }
   return best;
+}
+
+std::optional<cv::Rect2f> FaceSearch::next(const cv::Mat& bgr) {
+  std::optional<cv::Rect2f> hint;
+  if (last_) hint = *last_ + velocity_;
+  const bool periodic = hint && full_search_every_ > 0 && since_full_ + 1 >= full_search_every_;
+  std::optional<cv::Rect2f> face;
+  if (periodic) {
+    face = largest_face(detector_.detect(bgr));
+    // The whole frame looks no smaller than min-face: a followed face below it is still in the window.
+    if (!face) face = largest_face(detector_.detect(bgr, hint));
+  } else {
+    face = largest_face(detector_.detect(bgr, hint));
+  }
+  since_full_ = periodic || !hint ? 0 : since_full_ + 1;
+  if (face && last_) {
+    const auto centre = [](const cv::Rect2f& r) { return cv::Point2f(r.x + r.width / 2, r.y + r.height / 2); };
+    velocity_ = centre(*face) - centre(*last_);
+  } else {
+    velocity_ = {0, 0};
+  }
+  last_ = face;
+  return face;
 }
 
 std::optional<cv::Rect2f> FaceTracker::update(const std::optional<cv::Rect2f>& detected) {

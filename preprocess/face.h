@@ -13,9 +13,10 @@ namespace avf::pre {
 class FaceDetector {
  public:
   virtual ~FaceDetector() = default;
-  // Faces in a BGR frame, in frame pixels. `near`: the face found in the previous frame; a cascade
-  // searches around it first (3x its side, 0.7x to 1.4x its size), several times cheaper than the
-  // whole frame, and searches the whole frame only when nothing is found there.
+  // Faces in a BGR frame, in frame pixels. `near`: where the face is expected (FaceSearch: the last
+  // one moved by its motion); a cascade searches around it first (3x its side, 0.7x to 1.4x its
+  // size, down to the cascade's 20 px even below min_face, so a face that shrinks is kept), several
+  // times cheaper than the whole frame, and searches the whole frame only when nothing is found there.
   virtual std::vector<cv::Rect2f> detect(const cv::Mat& bgr, const std::optional<cv::Rect2f>& near) = 0;
   std::vector<cv::Rect2f> detect(const cv::Mat& bgr) { return detect(bgr, std::nullopt); }
 };
@@ -24,11 +25,34 @@ class FaceDetector {
 // face-detection model for cv::FaceDetectorYN. detect_width: frames wider than this are scaled down
 // for detection (0 = never). min_face: the smallest face a cascade looks for, as a fraction of the
 // frame's shorter side (the cascade's cost grows fast as it shrinks). Throws std::runtime_error when
-// the model cannot be loaded.
-std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face);
+// the model cannot be loaded. equalize: a cascade sees the histogram-equalised grey frame (OpenCV's
+// samples do it; avf did until issue 14: it loses faces in contrasty footage such as Megamind.avi).
+std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face,
+                                                 bool equalize = false);
 
 // The largest box; ties go to the top-left one so results never depend on detection order.
 std::optional<cv::Rect2f> largest_face(const std::vector<cv::Rect2f>& faces);
+
+// One video's search for its face, frame after frame: where the detector looks next. The hint is
+// the last face moved by its measured motion (a face crossing the frame stays inside the window);
+// the whole frame is searched when there is no face to follow and every `full_search_every` frames
+// (0 = never), so a track stuck on a false detection, or a larger face entering elsewhere, is
+// corrected within that many frames; when that search finds nothing (it looks no smaller than
+// min-face) the window is searched as usual. One FaceSearch per video: it carries the video's motion.
+class FaceSearch {
+ public:
+  FaceSearch(FaceDetector& detector, int full_search_every)
+      : detector_(detector), full_search_every_(full_search_every) {}
+  // The largest face in this frame (what the pipeline keeps), or none.
+  std::optional<cv::Rect2f> next(const cv::Mat& bgr);
+
+ private:
+  FaceDetector& detector_;
+  int full_search_every_;
+  int since_full_ = 0;
+  std::optional<cv::Rect2f> last_;
+  cv::Point2f velocity_{0, 0};  // centre displacement per frame, over the last two detections
+};
 
 // Exponential smoothing of the box (centre and size) across frames with a face. A gap longer than
 // `max_gap` frames restarts the track, so a face that reappears elsewhere is not dragged across.

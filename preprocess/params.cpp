@@ -19,6 +19,8 @@ std::string Params::to_json() const {
                       {"detect_width", detect_width},
                       {"face_margin", face_margin},
                       {"min_face", min_face},
+                      {"full_search_every", full_search_every},
+                      {"equalize", equalize},
                       {"box_smoothing", box_smoothing},
                       {"max_gap", max_gap},
                       {"length_tolerance_s", length_tolerance},
@@ -61,6 +63,9 @@ Params Params::from_json(const std::string& text, const std::string& source) {
     p.detect_width = j.at("detect_width").get<int>();
     p.face_margin = j.at("face_margin").get<double>();
     p.min_face = j.at("min_face").get<double>();
+    // Manifests written before the knob existed were searched this way: whole frames only when no face was followed.
+    p.full_search_every = j.value("full_search_every", 0);
+    p.equalize = j.value("equalize", true);
     p.box_smoothing = j.at("box_smoothing").get<double>();
     p.max_gap = j.at("max_gap").get<int>();
     p.length_tolerance = j.at("length_tolerance_s").get<double>();

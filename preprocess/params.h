@@ -15,7 +15,9 @@ struct Params {
   std::string audio_frontend = "paper";  // paper | authors (preprocess/mel_frontend.h)
   std::string face_detector = "haar";
   int detect_width = 640;          // frames wider than this are scaled down for detection
-  double min_face = 0.2;           // smallest face searched, as a fraction of the frame's shorter side
+  double min_face = 0.075;         // smallest face searched, as a fraction of the frame's shorter side
+  bool equalize = false;           // histogram-equalise the grey frame before a cascade
+  int full_search_every = 25;      // frames between whole-frame searches while a face is followed (0 = never)
   double face_margin = 0.2;        // crop side = max(w, h) * (1 + 2 * margin)
   double box_smoothing = 0.6;      // weight of the previous box in the exponential smoothing
   int max_gap = 12;                // frames without a face after which tracking restarts

@@ -146,13 +146,14 @@ VideoSummary process_video(const VideoInput& v, const Dataset& dataset, const st
     };
     if (video) {
       FaceTracker tracker(p.box_smoothing, p.max_gap);
+      FaceSearch search(detector, p.full_search_every);
       const cv::Mat black(p.face_size, p.face_size, CV_8UC3, cv::Scalar::all(0));
       cv::Mat frame;
       std::optional<cv::Rect2f> detected;
       lap();
       while (video->next(frame)) {
         seconds.decode += lap();
-        detected = largest_face(detector.detect(frame, detected));
+        detected = search.next(frame);
         const auto box = tracker.update(detected);
         seconds.detect += lap();
         keep(box ? crop_face(frame, *box, p.face_margin, p.face_size) : black, box, detected.has_value());

@@ -56,7 +56,7 @@ void preprocess_video(const std::string& video, const std::string& audio, const 
   dataset.videos = {input};
   const std::string shard = shard::shard_file_name(0);
   pre::ShardWriter writer((fs::path(dir) / shard).string(), params.to_json(), "predict", params.compression);
-  auto detector = pre::make_face_detector(params.face_detector, params.detect_width, params.min_face);
+  auto detector = pre::make_face_detector(params.face_detector, params.detect_width, params.min_face, params.equalize);
   const auto summary = pre::process_video(input, dataset, "", params, *detector, writer, [] {});
   writer.commit("[]");
   const nlohmann::json manifest{

@@ -2,10 +2,12 @@
 // place gives a box around her face, the crop is centred on it, and the tracker smooths and restarts.
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 #include "preprocess/face.h"
+#include "preprocess/params.h"
 #include "run_command.h"
 
 using namespace avf::pre;
@@ -50,7 +52,9 @@ INSTANTIATE_TEST_SUITE_P(HaarAndLbp, FaceDetectors, ::testing::Values("haar", "l
 TEST(FaceDetector, AHintFromThePreviousFrameFindsTheSameFaceAndAWrongOneFallsBack) {
   cv::Mat frame;
   const cv::Rect2f expected = make_frame(frame, {200, 120}, 0.7);
-  auto detector = make_face_detector("haar", 640, 0.1);
+  // Equalised: without it the cascade finds a larger false face right of hers in this frame, and the
+  // fallback would return that one (the pipeline keeps the largest).
+  auto detector = make_face_detector("haar", 640, 0.1, true);
   const auto moved = cv::Rect2f(expected.x + 8, expected.y - 5, expected.width * 1.1f, expected.height * 1.1f);
   const auto near = largest_face(detector->detect(frame, moved));
   ASSERT_TRUE(near.has_value());
@@ -123,4 +127,73 @@ TEST(LargestFace, PicksTheBiggestAndBreaksTiesByPosition) {
   EXPECT_EQ(*largest_face({{30, 0, 5, 5}, {10, 0, 5, 5}}), cv::Rect2f(10, 0, 5, 5));
   EXPECT_EQ(*largest_face({{10, 0, 5, 5}, {30, 0, 5, 5}}), cv::Rect2f(10, 0, 5, 5));
   EXPECT_FALSE(largest_face({}).has_value());
+}
+
+// A track on a small face, then a larger face enters elsewhere: the search window keeps finding the
+// small one, so only the periodic whole-frame search moves to the larger (the face the pipeline keeps).
+TEST(FaceSearch, AWholeFrameSearchEveryNFramesFindsALargerFaceThatEntered) {
+  cv::Mat small_only, big;
+  const cv::Rect2f small = make_frame(small_only, {0, 200}, 0.5);
+  const cv::Rect2f large = make_frame(big, {250, 20}, 0.75);
+  cv::Mat both = small_only.clone();
+  big(cv::Rect(250, 20, 384, 384)).copyTo(both(cv::Rect(250, 20, 384, 384)));
+  auto detector = make_face_detector("haar", 640, 0.05);
+  for (int every : {0, 4}) {
+    FaceSearch search(*detector, every);
+    const auto first = search.next(small_only);
+    ASSERT_TRUE(first.has_value());
+    EXPECT_GT(iou(*first, small), 0.5);
+    std::optional<cv::Rect2f> last;
+    for (int i = 0; i < 4; ++i) last = search.next(both);
+    ASSERT_TRUE(last.has_value());
+    if (every == 0)
+      EXPECT_GT(iou(*last, small), 0.5) << "without whole-frame searches the window stays on the small face";
+    else
+      EXPECT_GT(iou(*last, large), 0.5) << "a whole-frame search within " << every << " frames finds the larger face";
+  }
+}
+
+// The astronaut's head (photo x 130..310, y 30..220) scaled by `scale` and centred at `centre` on a
+// grey 640x480 frame; returns the expected face box.
+static cv::Rect2f make_head_frame(cv::Mat& frame, cv::Point2f centre, double scale) {
+  const cv::Mat photo = cv::imread(kAstronaut, cv::IMREAD_COLOR);
+  cv::Mat head;
+  cv::resize(photo(cv::Rect(130, 30, 180, 190)), head, cv::Size(), scale, scale, cv::INTER_AREA);
+  frame = cv::Mat(480, 640, CV_8UC3, cv::Scalar(90, 90, 90));
+  const cv::Point at(int(centre.x - head.cols / 2), int(centre.y - head.rows / 2));
+  head.copyTo(frame(cv::Rect(at, head.size())));
+  return {float(at.x + (kFaceInPhoto.x - 130) * scale), float(at.y + (kFaceInPhoto.y - 30) * scale),
+          float(kFaceInPhoto.width * scale), float(kFaceInPhoto.height * scale)};
+}
+
+// A face moving more than its side per frame while it shrinks below min-face (0.15 of 480 = 72 px):
+// after two frames the whole-frame search can no longer find it, only the window can, and only if
+// it is centred where the face's motion puts it and looks below min-face.
+TEST(FaceSearch, FollowsAFaceMovingFastAndShrinkingBelowMinFace) {
+  auto detector = make_face_detector("haar", 640, 0.15);
+  FaceSearch search(*detector, 0);
+  const double scales[] = {0.9, 0.9, 0.8, 0.7, 0.6};  // face 84, 84, 74, 65, 56 px wide
+  for (int i = 0; i < 5; ++i) {
+    cv::Mat frame;
+    const cv::Rect2f expected = make_head_frame(frame, {90.0f + 120 * i, 240}, scales[i]);
+    const auto face = search.next(frame);
+    ASSERT_TRUE(face.has_value()) << "frame " << i;
+    EXPECT_GT(iou(*face, expected), 0.5) << "frame " << i;
+  }
+}
+
+// Shards preprocessed before issue 14 equalised the histogram and searched whole frames only when the
+// face was lost; their recorded parameters read back that way, so `avf predict` matches them.
+TEST(FaceParams, OlderParametersReadBackAsTheyWereDetected) {
+  Params p;
+  auto j = nlohmann::json::parse(p.to_json());
+  EXPECT_EQ(j.at("equalize"), false);
+  EXPECT_EQ(j.at("full_search_every"), p.full_search_every);
+  j.erase("equalize");
+  j.erase("full_search_every");
+  const Params old = Params::from_json(j.dump(), "test");
+  EXPECT_TRUE(old.equalize);
+  EXPECT_EQ(old.full_search_every, 0);
+  const Params same = Params::from_json(p.to_json(), "test");
+  EXPECT_EQ(same.to_json(), p.to_json());
 }
