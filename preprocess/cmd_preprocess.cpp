@@ -52,10 +52,10 @@ std::string shortest(double v) { return fmt::format("{}", v); }
 CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& compression, Options& o) {
   CommandSpec spec{"preprocess",
                    "Decode videos, audio and labels into face crops, log-spectrograms and labels in sharded HDF5.",
-                   "avf preprocess --layout avec2016|manifest|faces --input DIR --output DIR [options]\n"
+                   "avf preprocess --layout avec2016|manifest|faces|affwild2 --input DIR --output DIR [options]\n"
                    "       mpirun -np N avf preprocess ...   (ranks split the videos)"};
   spec.options.add_options()("layout", po::value(&p.layout)->value_name("L")->default_value(p.layout),
-                             "input layout: avec2016 | manifest | faces")(
+                             "input layout: avec2016 | manifest | faces | affwild2")(
       "input", po::value(&o.input)->value_name("DIR"), "input folder (manifest layout: the CSV or its folder)")(
       "output", po::value(&o.output)->value_name("DIR"), "output folder for shard-*.h5 and manifest.json")(
       "fps", po::value(&p.fps)->value_name("F")->default_value(p.fps, shortest(p.fps)),
@@ -94,7 +94,11 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
       "fraction (0..1) of a stream's packets that may fail to decode: they are skipped (audio: silence, video: the "
       "frame before) with a warning; more fail the video")(
       "time-column", po::value(&p.time_column)->value_name("NAME")->default_value(p.time_column),
-      "time column of label CSV files")("force", po::bool_switch(&o.force), "redo every shard, even unchanged ones")(
+      "time column of label CSV files")(
+      "face-source", po::value(&p.face_source)->value_name("S")->default_value(p.face_source),
+      "affwild2 layout: auto (the organisers' cropped_aligned/<video>/ faces where that folder has images, else "
+      "detected) | cropped-aligned (always; a video without them fails) | detect (always detected in the video)")(
+      "force", po::bool_switch(&o.force), "redo every shard, even unchanged ones")(
       "allow-failures", po::bool_switch(&o.allow_failures), "exit 0 even when some videos failed")(
       "progress", po::value(&o.progress)->value_name("MODE")->default_value("auto"), "auto | bar | lines | off")(
       "dist.timeout", po::value(&o.timeout)->value_name("S")->default_value(o.timeout, shortest(o.timeout)),
@@ -120,8 +124,14 @@ void validate(const Options& o) {
   // Checked here rather than with po::required(), which would also refuse --help.
   if (o.input.empty()) throw bad("--input DIR is required");
   if (o.output.empty()) throw bad("--output DIR is required");
-  if (p.layout != "avec2016" && p.layout != "manifest" && p.layout != "faces")
-    throw bad(fmt::format("--layout '{}': expected avec2016, manifest or faces", p.layout));
+  if (p.layout != "avec2016" && p.layout != "manifest" && p.layout != "faces" && p.layout != "affwild2")
+    throw bad(fmt::format("--layout '{}': expected avec2016, manifest, faces or affwild2", p.layout));
+  if (std::find(std::begin(pre::kFaceSources), std::end(pre::kFaceSources), p.face_source) ==
+      std::end(pre::kFaceSources))
+    throw bad(fmt::format("--face-source '{}': expected auto, cropped-aligned or detect", p.face_source));
+  if (p.face_source != "auto" && p.layout != "affwild2")
+    throw bad(fmt::format("--face-source {} applies to --layout affwild2 only (this is --layout {})", p.face_source,
+                          p.layout));
   // These layouts list the input's folders: shards written inside them would be read back as input
   // (under ratings_gold_standard, as a target named after the output folder, all NaN). The manifest
   // layout reads only the files its CSV names.
@@ -171,7 +181,9 @@ Hashes hash_inputs(const pre::PlannedShard& shard, const pre::Dataset& ds, const
     const auto& v = ds.videos[i];
     text += v.id + " " + v.partition + "\n";
     if (!v.video.empty()) {
-      h.sources.push_back(digest(v.video));
+      std::string source = digest(v.video);
+      for (const auto& f : v.face_images) source += digest(f);  // affwild2's cropped_aligned faces
+      h.sources.push_back(v.face_images.empty() ? source : sha256_hex(source));
     } else {
       std::string images;
       for (const auto& f : v.face_images) images += digest(f);
@@ -304,7 +316,7 @@ int cmd_preprocess(const std::vector<std::string>& args) {
   cv::setNumThreads(std::max(1, int(std::thread::hardware_concurrency()) / pg.local_size));
   fs::create_directories(o.output);
 
-  const pre::Dataset ds = pre::discover(o.params.layout, o.input, o.params.time_column);
+  const pre::Dataset ds = pre::discover(o.params.layout, o.input, o.params.time_column, o.params.face_source);
   log::info("{} videos, targets {}; {}", ds.videos.size(), fmt::join(ds.targets, ","), dist::describe(pg));
   std::vector<int64_t> frames(ds.videos.size());
   json probe_failed = json::array();

@@ -138,11 +138,11 @@ std::optional<cv::Rect2f> FaceSearch::next(const cv::Mat& bgr) {
   const bool periodic = hint && full_search_every_ > 0 && since_full_ + 1 >= full_search_every_;
   std::optional<cv::Rect2f> face;
   if (periodic) {
-    face = largest_face(detector_.detect(bgr));
+    face = pick(detector_.detect(bgr), bgr.cols);
     // The whole frame looks no smaller than min-face: a followed face below it is still in the window.
-    if (!face) face = largest_face(detector_.detect(bgr, hint));
+    if (!face) face = pick(detector_.detect(bgr, hint), bgr.cols);
   } else {
-    face = largest_face(detector_.detect(bgr, hint));
+    face = pick(detector_.detect(bgr, hint), bgr.cols);
   }
   since_full_ = periodic || !hint ? 0 : since_full_ + 1;
   if (face && last_) {

@@ -2,6 +2,7 @@
 // LBP, shipped by opencv-data) or a user's DNN model (YuNet ONNX via cv::FaceDetectorYN), the box
 // smoothed over time, cropped square with a margin and resized.
 #pragma once
+#include <functional>
 #include <memory>
 #include <opencv2/core.hpp>
 #include <optional>
@@ -41,14 +42,24 @@ std::optional<cv::Rect2f> largest_face(const std::vector<cv::Rect2f>& faces);
 // min-face) the window is searched as usual. One FaceSearch per video: it carries the video's motion.
 class FaceSearch {
  public:
-  FaceSearch(FaceDetector& detector, int full_search_every)
-      : detector_(detector), full_search_every_(full_search_every) {}
-  // The largest face in this frame (what the pipeline keeps), or none.
+  // Which of a frame's detections is the video's face, given the frame's width and the face kept in
+  // the previous frame: by default the largest (one person per video); face_side.h picks the left or
+  // right person of two.
+  using Choose = std::function<std::optional<cv::Rect2f>(const std::vector<cv::Rect2f>& faces, int frame_width,
+                                                         const std::optional<cv::Rect2f>& previous)>;
+  FaceSearch(FaceDetector& detector, int full_search_every, Choose choose = {})
+      : detector_(detector), full_search_every_(full_search_every), choose_(std::move(choose)) {}
+  // The video's face in this frame (what the pipeline keeps), or none.
   std::optional<cv::Rect2f> next(const cv::Mat& bgr);
 
  private:
+  std::optional<cv::Rect2f> pick(const std::vector<cv::Rect2f>& faces, int frame_width) const {
+    return choose_ ? choose_(faces, frame_width, last_) : largest_face(faces);
+  }
+
   FaceDetector& detector_;
   int full_search_every_;
+  Choose choose_;
   int since_full_ = 0;
   std::optional<cv::Rect2f> last_;
   cv::Point2f velocity_{0, 0};  // centre displacement per frame, over the last two detections

@@ -146,6 +146,44 @@ LabelSeries read_label_csv(const std::string& path, const std::string& time_colu
   return s;
 }
 
+FrameLabels read_affwild2_labels(const std::string& path) {
+  static const std::vector<std::string> kNames = {"valence", "arousal"};
+  constexpr double kNoLabel = -5;  // the organisers' marker of a frame nobody annotated
+  LineReader r(path);
+  std::string line;
+  if (!r.next(line))
+    throw LabelError(fmt::format("{}: empty annotation file; expected the header valence,arousal", path));
+  if (split(line, ',') != kNames) throw r.error("header '{}'; expected valence,arousal", line);
+  FrameLabels l;
+  l.names = kNames;
+  bool gap = false;  // an empty line was seen: only more empty lines may follow
+  while (r.next(line)) {
+    if (line.empty()) {
+      gap = true;
+      continue;
+    }
+    if (gap)
+      throw r.error("a frame after an empty line; expected one line per video frame, empty lines only at the end");
+    const auto fields = split(line, ',');
+    if (fields.size() != kNames.size()) throw r.error("expected 2 fields (valence,arousal), got {}", fields.size());
+    for (size_t c = 0; c < kNames.size(); ++c) {
+      double v = 0;
+      if (!parse_number(fields[c], v) || !std::isfinite(v))
+        throw r.error("{} '{}' is not a number; expected a value in [-1, 1], or -5 for no label", kNames[c], fields[c]);
+      if (v == kNoLabel) {
+        l.values.push_back(kMissing);
+      } else if (v >= -1 && v <= 1) {
+        l.values.push_back(static_cast<float>(v));
+      } else {
+        throw r.error("{} {} is outside [-1, 1]; expected a value in [-1, 1], or -5 for no label", kNames[c],
+                      fields[c]);
+      }
+    }
+  }
+  if (l.values.empty()) throw LabelError(fmt::format("{}: no frame lines after the header valence,arousal", path));
+  return l;
+}
+
 std::vector<float> align_to_frames(const LabelSeries& s, double fps, int64_t n_frames) {
   const size_t t = s.names.size();
   std::vector<double> sum(n_frames * t, 0.0);

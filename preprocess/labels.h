@@ -1,5 +1,6 @@
-// Continuous emotion labels: strict readers for AVEC 2016 gold-standard ARFF files and for CSV files
-// (a time column plus one column per target), and alignment onto the video's frame grid.
+// Continuous emotion labels: strict readers for AVEC 2016 gold-standard ARFF files, for CSV files
+// (a time column plus one column per target) and for Aff-Wild2 (ABAW) per-frame annotations, and
+// alignment onto the video's frame grid.
 // Every error names file:line, the field and what was expected.
 #pragma once
 #include <cstdint>
@@ -32,5 +33,18 @@ LabelSeries read_label_csv(const std::string& path, const std::string& time_colu
 // [n_frames, names.size()] row-major: frame k holds the mean of the samples whose time rounds to
 // k / fps (so a 40 ms grid maps one to one at 25 fps, denser labels are averaged); NaN elsewhere.
 std::vector<float> align_to_frames(const LabelSeries& series, double fps, int64_t n_frames);
+
+// Labels per source video frame (no times: row k belongs to the video's frame k, counted from 0).
+struct FrameLabels {
+  std::vector<std::string> names;  // target columns
+  std::vector<float> values;       // row-major [frames(), names.size()]; NaN = no label
+  int64_t frames() const { return names.empty() ? 0 : int64_t(values.size() / names.size()); }
+};
+
+// Aff-Wild2 (ABAW) valence-arousal annotation, VA_Estimation_Challenge/<set>/<video>.txt: the header
+// "valence,arousal", then one line per video frame (line k + 2 is frame k) holding both values in
+// [-1, 1]. -5 in a column marks a frame without that label: NaN for that target only. Empty lines are
+// allowed only at the end (one in between would shift every frame after it). names = {valence, arousal}.
+FrameLabels read_affwild2_labels(const std::string& path);
 
 }  // namespace avf::pre

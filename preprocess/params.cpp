@@ -46,6 +46,8 @@ std::string Params::to_json() const {
         "authors' front-end: torchaudio MelSpectrogram (n_fft 1024, Hann, center reflect, normalized, "
         "power 2, 128 HTK mel bands 0-8000 Hz, norm none), zeros -> 1e-19, log2";
   }
+  // Only the affwild2 layout has a choice of faces; the other layouts' parameter text stays as it was.
+  if (layout == "affwild2") j["face_source"] = face_source;
   return j.dump();  // nlohmann::json objects keep keys sorted
 }
 
@@ -74,6 +76,7 @@ Params Params::from_json(const std::string& text, const std::string& source) {
     p.max_bad_fraction = j.value("max_bad_fraction", Params{}.max_bad_fraction);
     p.time_column = j.at("time_column").get<std::string>();
     p.audio_frontend = j.value("audio_frontend", std::string("paper"));
+    p.face_source = j.value("face_source", std::string("auto"));
     if (p.audio_frontend != "paper" && p.audio_frontend != "authors")
       throw std::runtime_error("audio_frontend '" + p.audio_frontend + "', expected paper or authors");
     p.compression = parse_compression(j.at("compression").get<std::string>());

@@ -24,6 +24,7 @@ struct Params {
   double length_tolerance = 1.0;   // seconds audio/labels may differ from the video
   double max_bad_fraction = 0.01;  // of a stream's packets that may fail to decode (skipped); more fail the video
   std::string time_column = "time";
+  std::string face_source = "auto";  // affwild2: auto | cropped-aligned | detect (preprocess/inputs.h)
   Compression compression;
   std::string to_json() const;  // canonical (sorted keys), so equal params give equal text
   // The knobs back from to_json() text (e.g. a manifest's `params`), to preprocess new videos the

@@ -33,11 +33,12 @@ VideoInfo probe_video(const std::string& path) {
   return info;
 }
 
-ResampledVideo::ResampledVideo(const std::string& path, double fps) : path_(path), cap_(open_capture(path)), fps_(fps) {
+ResampledVideo::ResampledVideo(const std::string& path, double fps, SourcePick pick)
+    : path_(path), cap_(open_capture(path)), fps_(fps), pick_(pick) {
   info_ = read_info(cap_);
 }
 
-bool ResampledVideo::read_source(cv::Mat& frame, double& t) {
+bool ResampledVideo::read_source(cv::Mat& frame, double& t, int64_t& index) {
   const double period = info_.fps > 0 ? 1.0 / info_.fps : 1.0 / fps_;
   // A failed read is the end of the file, or a packet the decoder refused (OpenCV gives up on the
   // read at such a packet, but the next read goes on after it). At the end reads keep failing, at
@@ -50,6 +51,7 @@ bool ResampledVideo::read_source(cv::Mat& frame, double& t) {
   if (failed > 0 && bad_ == 0) first_bad_t_ = last_t_ < 0 ? 0 : last_t_ + period;
   bad_ += failed;
   ++decoded_;
+  index = decoded_ + bad_ - 1;
   t = cap_.get(cv::CAP_PROP_POS_MSEC) / 1000.0;
   // Containers without usable timestamps repeat or omit them: fall back to the nominal rate.
   if (last_t_ >= 0 && t <= last_t_) t = last_t_ + period;
@@ -60,16 +62,23 @@ bool ResampledVideo::read_source(cv::Mat& frame, double& t) {
 bool ResampledVideo::next(cv::Mat& frame) {
   if (!started_) {
     started_ = true;
-    if (!read_source(current_, current_t_)) return false;
+    if (!read_source(current_, current_t_, current_index_)) return false;
     first_t_ = current_t_;
-    have_upcoming_ = read_source(upcoming_, upcoming_t_);
+    have_upcoming_ = read_source(upcoming_, upcoming_t_, upcoming_index_);
   }
   const double t = first_t_ + out_index_ / fps_;
   constexpr double kEps = 1e-6;
-  while (have_upcoming_ && upcoming_t_ <= t + kEps) {
+  // shown: the upcoming frame is on screen once its time has come. nearest: also when it is nearer
+  // to t than the current one (at equal distance the earlier frame stays).
+  auto take_upcoming = [&] {
+    if (upcoming_t_ <= t + kEps) return true;
+    return pick_ == SourcePick::nearest && upcoming_t_ - t < t - current_t_ - kEps;
+  };
+  while (have_upcoming_ && take_upcoming()) {
     std::swap(current_, upcoming_);
     current_t_ = upcoming_t_;
-    have_upcoming_ = read_source(upcoming_, upcoming_t_);
+    current_index_ = upcoming_index_;
+    have_upcoming_ = read_source(upcoming_, upcoming_t_, upcoming_index_);
   }
   const double period = info_.fps > 0 ? 1.0 / info_.fps : 1.0 / fps_;
   if (!have_upcoming_ && t >= current_t_ + period - kEps) return false;

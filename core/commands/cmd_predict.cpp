@@ -51,7 +51,11 @@ void preprocess_video(const std::string& video, const std::string& audio, const 
   pre::Dataset dataset;
   dataset.targets = targets;
   dataset.label_format = "arff";
-  pre::VideoInput input{id, "predict", video, {}, audio, {}};
+  pre::VideoInput input;
+  input.id = id;
+  input.partition = "predict";
+  input.video = video;
+  input.audio = audio;
   for (const auto& t : targets) input.label_files.push_back((fs::path(dir) / ("no-labels-" + t + ".arff")).string());
   dataset.videos = {input};
   const std::string shard = shard::shard_file_name(0);

@@ -126,3 +126,64 @@ TEST(Align, MapsToFramesAveragesDenseLabelsAndLeavesGapsNaN) {
   EXPECT_TRUE(std::isnan(out[2]));
   EXPECT_FLOAT_EQ(out[3], 7.0f);
 }
+
+namespace {
+
+std::string affwild2_error(const std::string& text) {
+  const std::string path = write_temp("bad.txt", text);
+  try {
+    read_affwild2_labels(path);
+  } catch (const LabelError& e) {
+    const std::string msg = e.what();
+    return msg.substr(msg.rfind('/') + 1);
+  }
+  return "no error";
+}
+
+}  // namespace
+
+TEST(AffWild2Labels, OneLinePerFrameAndMinusFiveIsNaNForThatTargetOnly) {
+  // CRLF line ends, spaces after the commas and trailing empty lines, as files edited on Windows have.
+  const auto l = read_affwild2_labels(
+      write_temp("v.txt", "valence, arousal\r\n0.25,-0.5\r\n-5,0.125\r\n0.5, -5\r\n-5,-5\r\n1,-1\r\n-0.0,0\r\n\r\n\n"));
+  EXPECT_EQ(l.names, (std::vector<std::string>{"valence", "arousal"}));
+  ASSERT_EQ(l.frames(), 6);
+  ASSERT_EQ(l.values.size(), 12u);
+  EXPECT_FLOAT_EQ(l.values[0], 0.25f);
+  EXPECT_FLOAT_EQ(l.values[1], -0.5f);
+  EXPECT_TRUE(std::isnan(l.values[2]));  // -5 in the valence column: valence unknown ...
+  EXPECT_FLOAT_EQ(l.values[3], 0.125f);  // ... arousal kept
+  EXPECT_FLOAT_EQ(l.values[4], 0.5f);
+  EXPECT_TRUE(std::isnan(l.values[5]));
+  EXPECT_TRUE(std::isnan(l.values[6]) && std::isnan(l.values[7]));
+  EXPECT_FLOAT_EQ(l.values[8], 1.0f);  // the range's ends are values
+  EXPECT_FLOAT_EQ(l.values[9], -1.0f);
+  EXPECT_FLOAT_EQ(l.values[10], 0.0f);
+  // No value but -5 itself stands for a missing label.
+  for (float v : l.values) EXPECT_NE(v, -5.0f);
+}
+
+TEST(AffWild2Labels, EachBadLineNamesFileLineAndExpectation) {
+  EXPECT_EQ(affwild2_error("arousal,valence\n0,0\n"), "bad.txt:1: header 'arousal,valence'; expected valence,arousal");
+  EXPECT_EQ(affwild2_error("0.1,0.2\n0.3,0.4\n"), "bad.txt:1: header '0.1,0.2'; expected valence,arousal");
+  EXPECT_EQ(affwild2_error("valence,arousal,expression\n0,0,1\n"),
+            "bad.txt:1: header 'valence,arousal,expression'; expected valence,arousal");
+  EXPECT_EQ(affwild2_error("valence,arousal\n0.1,0.2\n0.3\n"), "bad.txt:3: expected 2 fields (valence,arousal), got 1");
+  EXPECT_EQ(affwild2_error("valence,arousal\n0.1,0.2,0.3\n"), "bad.txt:2: expected 2 fields (valence,arousal), got 3");
+  EXPECT_EQ(affwild2_error("valence,arousal\n0.1;0.2\n"), "bad.txt:2: expected 2 fields (valence,arousal), got 1");
+  EXPECT_EQ(affwild2_error("valence,arousal\n0.1,0.2\n0.1,high\n"),
+            "bad.txt:3: arousal 'high' is not a number; expected a value in [-1, 1], or -5 for no label");
+  EXPECT_EQ(affwild2_error("valence,arousal\n,0.2\n"),
+            "bad.txt:2: valence '' is not a number; expected a value in [-1, 1], or -5 for no label");
+  EXPECT_EQ(affwild2_error("valence,arousal\nnan,0.2\n"),
+            "bad.txt:2: valence 'nan' is not a number; expected a value in [-1, 1], or -5 for no label");
+  EXPECT_EQ(affwild2_error("valence,arousal\n1.5,0\n"),
+            "bad.txt:2: valence 1.5 is outside [-1, 1]; expected a value in [-1, 1], or -5 for no label");
+  EXPECT_EQ(affwild2_error("valence,arousal\n0,-4\n"),
+            "bad.txt:2: arousal -4 is outside [-1, 1]; expected a value in [-1, 1], or -5 for no label");
+  EXPECT_EQ(affwild2_error("valence,arousal\n0,0\n\n0,0\n"),
+            "bad.txt:4: a frame after an empty line; expected one line per video frame, empty lines only at the end");
+  EXPECT_EQ(affwild2_error(""), "bad.txt: empty annotation file; expected the header valence,arousal");
+  EXPECT_EQ(affwild2_error("valence,arousal\n\n"), "bad.txt: no frame lines after the header valence,arousal");
+  EXPECT_THROW(read_affwild2_labels("/nonexistent/v.txt"), LabelError);
+}

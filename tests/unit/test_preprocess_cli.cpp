@@ -214,7 +214,8 @@ TEST(PreprocessCli, HelpAndUsageErrorsNameTheOption) {
   EXPECT_TRUE(contains(s.output, "size '2XB': expected a positive number with an optional unit")) << s.output;
   const auto l = run_command(avf_bin + " preprocess --layout recola --input /tmp --output /tmp/avf-never");
   EXPECT_EQ(l.exit_code, 2);
-  EXPECT_EQ(l.output, "avf preprocess: error: command line: --layout 'recola': expected avec2016, manifest or faces\n");
+  EXPECT_EQ(l.output,
+            "avf preprocess: error: command line: --layout 'recola': expected avec2016, manifest, faces or affwild2\n");
 }
 
 namespace {

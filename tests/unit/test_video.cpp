@@ -52,6 +52,35 @@ TEST(Video, SameRateIsOneToOne) {
   EXPECT_EQ(source_indices(path, 25.0), (std::vector<int>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}));
 }
 
+// Aff-Wild2's labels are per source frame: SourcePick::nearest takes the source frame nearest i / fps
+// and says which one it is (its index in the stream), so the label line of that very frame goes with it.
+TEST(Video, NearestPickTakesTheClosestSourceFrameAndNamesIt) {
+  const std::string path = write_counting_video(make_temp_dir("avf-video"), 30.0, 12);  // 0.4 s at 30 fps
+  for (const auto pick : {SourcePick::shown, SourcePick::nearest}) {
+    ResampledVideo v(path, 25.0, pick);
+    std::vector<int> shown, index;
+    cv::Mat f;
+    while (v.next(f)) shown.push_back(int(std::lround(cv::mean(f)[0] / 20.0))), index.push_back(int(v.source_index()));
+    EXPECT_EQ(shown, index);
+    // t = i / 25 is source time 1.2 i: shown floor(1.2 i), nearest round(1.2 i); 10 frames either way.
+    const std::vector<int> floor_of{0, 1, 2, 3, 4, 6, 7, 8, 9, 10}, round_of{0, 1, 2, 4, 5, 6, 7, 8, 10, 11};
+    EXPECT_EQ(shown, pick == SourcePick::shown ? floor_of : round_of);
+    EXPECT_EQ(v.source_fps(), 30.0);
+  }
+  const std::string slow = write_counting_video(make_temp_dir("avf-video"), 10.0, 4);  // 0.4 s at 10 fps
+  ResampledVideo v(slow, 25.0, SourcePick::nearest);
+  std::vector<int> index;
+  cv::Mat f;
+  while (v.next(f)) index.push_back(int(v.source_index()));
+  // t = 0, 0.04, ... 0.36 s: the nearest of the source frames at 0, 0.1, 0.2 and 0.3 s.
+  EXPECT_EQ(index, (std::vector<int>{0, 0, 1, 1, 2, 2, 2, 3, 3, 3}));
+  // At 20 fps every other output frame lies halfway between two source frames: the earlier one wins.
+  ResampledVideo halfway(slow, 20.0, SourcePick::nearest);
+  index.clear();
+  while (halfway.next(f)) index.push_back(int(halfway.source_index()));
+  EXPECT_EQ(index, (std::vector<int>{0, 0, 1, 1, 2, 2, 3, 3}));
+}
+
 TEST(Video, UnreadableAndTruncatedFilesAreNamed) {
   const std::string dir = make_temp_dir("avf-video");
   write_file(dir + "/junk.mp4", "not a video");
@@ -112,7 +141,11 @@ TEST(Video, ProcessingAFileThatIsNotAVideoNamesIt) {
   Dataset ds;
   ds.targets = {"valence"};
   ds.label_format = "arff";
-  const VideoInput in{"notes", "predict", dir + "/notes.txt", {}, "", {dir + "/no-labels.arff"}};
+  VideoInput in;
+  in.id = "notes";
+  in.partition = "predict";
+  in.video = dir + "/notes.txt";
+  in.label_files = {dir + "/no-labels.arff"};
   ShardWriter writer(dir + "/shard.h5", "{}", "inputs", {});
   auto detector = make_face_detector("haar", 640, 0.2);
   try {
