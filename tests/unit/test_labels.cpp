@@ -21,26 +21,27 @@ std::string write_temp(const std::string& name, const std::string& text) {
   return dir + "/" + name;
 }
 
-std::string arff_error(const std::string& text) {
-  const std::string path = write_temp("bad.arff", text);
+// The message a reader's LabelError gives for `text` written to `name`, from the file name on
+// ("bad.arff:9: ..."), or "no error".
+template <class Read>
+std::string label_error(const std::string& name, const std::string& text, Read read) {
+  const std::string path = write_temp(name, text);
   try {
-    read_arff(path, "arousal");
-  } catch (const LabelError& e) {
-    const std::string msg = e.what();
-    return msg.substr(msg.rfind('/') + 1);  // "bad.arff:9: ..."
-  }
-  return "no error";
-}
-
-std::string csv_error(const std::string& text) {
-  const std::string path = write_temp("bad.csv", text);
-  try {
-    read_label_csv(path, "time");
+    read(path);
   } catch (const LabelError& e) {
     const std::string msg = e.what();
     return msg.substr(msg.rfind('/') + 1);
   }
   return "no error";
+}
+std::string arff_error(const std::string& text) {
+  return label_error("bad.arff", text, [](const std::string& p) { read_arff(p, "arousal"); });
+}
+std::string csv_error(const std::string& text) {
+  return label_error("bad.csv", text, [](const std::string& p) { read_label_csv(p, "time"); });
+}
+std::string affwild2_error(const std::string& text) {
+  return label_error("bad.txt", text, [](const std::string& p) { read_affwild2_labels(p); });
 }
 
 }  // namespace
@@ -126,21 +127,6 @@ TEST(Align, MapsToFramesAveragesDenseLabelsAndLeavesGapsNaN) {
   EXPECT_TRUE(std::isnan(out[2]));
   EXPECT_FLOAT_EQ(out[3], 7.0f);
 }
-
-namespace {
-
-std::string affwild2_error(const std::string& text) {
-  const std::string path = write_temp("bad.txt", text);
-  try {
-    read_affwild2_labels(path);
-  } catch (const LabelError& e) {
-    const std::string msg = e.what();
-    return msg.substr(msg.rfind('/') + 1);
-  }
-  return "no error";
-}
-
-}  // namespace
 
 TEST(AffWild2Labels, OneLinePerFrameAndMinusFiveIsNaNForThatTargetOnly) {
   // CRLF line ends, spaces after the commas and trailing empty lines, as files edited on Windows have.
