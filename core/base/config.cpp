@@ -1,3 +1,5 @@
+// The configuration schema (one row per key: name, field, help, choices) and its validation: about 400
+// lines, most of them the schema table, which reads best whole.
 #include "core/base/config.h"
 
 #include "core/base/text.h"
