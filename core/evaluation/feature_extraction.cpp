@@ -34,17 +34,20 @@ std::vector<VideoFeatures> extract_features(const StageData& data, const std::ve
     auto& v = out[i];
     v.id = info.id, v.partition = info.partition, v.n_frames = info.n_frames, v.n_sub = info.n_sub;
     v.frame_labels = data.frame_labels(mine[i]);
+    for (int64_t offset : offsets)
+      if (offset != 0) v.off_grid.push_back({offset, {}, {}, {}});
     slot[mine[i]] = &v;
   }
   const int64_t T = data.targets().size();
   const int64_t videos_before = times.videos;  // each offset's pass counts the frames again, not the videos
-  for (int64_t offset : offsets) {
-    // Where this offset's rows go: the grid's arrays, or a new off-grid entry per video.
-    auto rows =
-        [offset](VideoFeatures& v) -> std::tuple<std::vector<float>&, std::vector<float>&, std::vector<float>&> {
+  for (size_t k = 0, off_grid = 0; k < offsets.size(); ++k) {
+    const int64_t offset = offsets[k];
+    const size_t entry = offset == 0 ? 0 : off_grid++;  // off_grid's entry of this offset
+    // Where this offset's rows go: the grid's arrays, or the video's entry for the offset.
+    auto rows = [offset,
+                 entry](VideoFeatures& v) -> std::tuple<std::vector<float>&, std::vector<float>&, std::vector<float>&> {
       if (offset == 0) return {v.visual, v.audio, v.sub_labels};
-      if (v.off_grid.empty() || v.off_grid.back().offset != offset) v.off_grid.push_back({offset, {}, {}, {}});
-      auto& g = v.off_grid.back();
+      auto& g = v.off_grid[entry];
       return {g.visual, g.audio, g.sub_labels};
     };
     stream_batches(
