@@ -79,6 +79,8 @@ CommandSpec make_spec(pre::Params& p, std::string& shard_size, std::string& comp
       "smallest face a cascade searches, as a fraction of the frame's shorter side")(
       "equalize", po::bool_switch(&p.equalize),
       "histogram-equalise the grey frame before a cascade (off: it loses faces in contrasty footage)")(
+      "face-neighbours", po::value(&p.face_neighbours)->value_name("N")->default_value(p.face_neighbours),
+      "overlapping cascade hits a face needs (minNeighbors; more: fewer false faces, small faces lost)")(
       "full-search-every", po::value(&p.full_search_every)->value_name("N")->default_value(p.full_search_every),
       "while a face is followed, search the whole frame every N frames (0 = only when it is lost)")(
       "face-margin", po::value(&p.face_margin)->value_name("M")->default_value(p.face_margin, shortest(p.face_margin)),
@@ -349,7 +351,8 @@ int cmd_preprocess(const std::vector<std::string>& args) {
   const auto start = std::chrono::steady_clock::now();
   try {
     auto detector =
-        pre::make_face_detector(o.params.face_detector, o.params.detect_width, o.params.min_face, o.params.equalize);
+        pre::make_face_detector(o.params.face_detector, o.params.detect_width, o.params.min_face, o.params.equalize,
+                                 o.params.face_neighbours);
     Progress progress(fmt::format("preprocess (rank 0 of {})", pg.size), my_frames, "frames", o.progress);
     RankWork work{progress, my_videos, 0, 0, {}};
     for (const auto& s : plan) {

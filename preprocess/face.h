@@ -28,8 +28,10 @@ class FaceDetector {
 // frame's shorter side (the cascade's cost grows fast as it shrinks). Throws std::runtime_error when
 // the model cannot be loaded. equalize: a cascade sees the histogram-equalised grey frame (OpenCV's
 // samples do it; avf did until issue 14: it loses faces in contrasty footage such as Megamind.avi).
+// neighbours: a cascade's minNeighbors, the overlapping hits a face needs (OpenCV's default 3; avf
+// asked for 4 until issue 14, which lost small low-contrast faces such as two of LFW's 40).
 std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face,
-                                                 bool equalize = false);
+                                                 bool equalize = false, int neighbours = 3);
 
 // The largest box; ties go to the top-left one so results never depend on detection order.
 std::optional<cv::Rect2f> largest_face(const std::vector<cv::Rect2f>& faces);

@@ -33,6 +33,7 @@ bool is_image(const std::string& path) {
 std::string FaceSetting::name() const {
   std::string s = fmt::format("{} w{} f{}", detector, detect_width, min_face);
   if (equalize) s += " eq";
+  if (neighbours != 3) s += fmt::format(" n{}", neighbours);
   if (!track) return s + " untracked";
   return full_search_every > 0 ? fmt::format("{} full/{}", s, full_search_every) : s;
 }
@@ -68,7 +69,7 @@ RecallTable measure_recall(const std::vector<cv::Mat>& frames, const std::vector
   std::vector<std::unique_ptr<FaceDetector>> detectors;
   std::vector<FaceSearch> searches;
   for (const auto& s : settings) {
-    detectors.push_back(make_face_detector(s.detector, s.detect_width, s.min_face, s.equalize));
+    detectors.push_back(make_face_detector(s.detector, s.detect_width, s.min_face, s.equalize, s.neighbours));
     // Untracked: a fresh whole-frame search in every frame (interval 1).
     searches.emplace_back(*detectors.back(), s.track ? s.full_search_every : 1);
   }

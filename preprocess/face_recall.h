@@ -19,6 +19,7 @@ struct FaceSetting {
   int full_search_every = 0;  // FaceSearch's interval (0 = only when no face is followed)
   bool track = true;          // false: every frame searched whole (no hint from the previous frame)
   bool equalize = false;      // make_face_detector's equalize
+  int neighbours = 3;         // make_face_detector's neighbours
   std::string name() const;   // e.g. "haar w640 f0.2 full/25"
 };
 

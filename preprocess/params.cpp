@@ -21,6 +21,7 @@ std::string Params::to_json() const {
                       {"min_face", min_face},
                       {"full_search_every", full_search_every},
                       {"equalize", equalize},
+                      {"face_neighbours", face_neighbours},
                       {"box_smoothing", box_smoothing},
                       {"max_gap", max_gap},
                       {"length_tolerance_s", length_tolerance},
@@ -68,6 +69,7 @@ Params Params::from_json(const std::string& text, const std::string& source) {
     // Manifests written before the knob existed were searched this way: whole frames only when no face was followed.
     p.full_search_every = j.value("full_search_every", 0);
     p.equalize = j.value("equalize", true);
+    p.face_neighbours = j.value("face_neighbours", 4);  // what avf asked the cascade for before the knob
     p.box_smoothing = j.at("box_smoothing").get<double>();
     p.max_gap = j.at("max_gap").get<int>();
     p.length_tolerance = j.at("length_tolerance_s").get<double>();

@@ -17,6 +17,7 @@ struct Params {
   int detect_width = 640;          // frames wider than this are scaled down for detection
   double min_face = 0.075;         // smallest face searched, as a fraction of the frame's shorter side
   bool equalize = false;           // histogram-equalise the grey frame before a cascade
+  int face_neighbours = 3;         // a cascade's minNeighbors (make_face_detector)
   int full_search_every = 25;      // frames between whole-frame searches while a face is followed (0 = never)
   double face_margin = 0.2;        // crop side = max(w, h) * (1 + 2 * margin)
   double box_smoothing = 0.6;      // weight of the previous box in the exponential smoothing

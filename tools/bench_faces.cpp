@@ -4,8 +4,8 @@
 //   bench_faces [--stride N] [--max-frames N] [--settings haar:640:0.2,lbp:480:0.1:25,...] CLIP...
 //
 // A setting is cascade:detect-width:min-face, then any of :N (a whole-frame search every N frames),
-// :untracked (every frame searched whole), :eq (histogram equalisation). CLIP is a video (any
-// format FFmpeg reads) or an image. The README's trade-off table and the defaults in
+// :untracked (every frame searched whole), :eq (histogram equalisation), :nK (the cascade asked for K
+// neighbours, minNeighbors, instead of 3). CLIP is a video (any format FFmpeg reads) or an image. The README's trade-off table and the defaults in
 // preprocess/params.h come from this on OpenCV's Megamind.avi and the clips of tools/make-face-clips.
 #include <fmt/format.h>
 #include <sys/utsname.h>
@@ -24,13 +24,11 @@ using avf::pre::FaceSetting;
 
 namespace {
 
-// The grid the README's table was drawn from: the old default (equalised, no periodic whole-frame
-// search) and it untracked, then cascade x width x min-face,
-// then the chosen one with and without the periodic whole-frame search.
+// The README's table: the old default (equalised, 4 neighbours, no periodic whole-frame search), then
+// detection width x min-face with the periodic search, and the default with 4 neighbours.
 const char* kDefaultSettings =
-    "haar:640:0.2:eq,haar:640:0.2:eq:untracked,"
-    "haar:640:0.2,haar:640:0.15,haar:640:0.1,haar:640:0.05,haar:480:0.15,haar:480:0.1,haar:320:0.1,"
-    "lbp:640:0.1,lbp:480:0.1,lbp:320:0.1,haar:480:0.1:25,haar:640:0.1:25";
+    "haar:640:0.2:eq:n4,haar:640:0.1:25,haar:640:0.075:25,haar:640:0.075:25:n4,haar:640:0.05:25,"
+    "haar:480:0.1:25,haar:320:0.1:25,lbp:480:0.1:25";
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -43,7 +41,7 @@ std::vector<std::string> split(const std::string& s, char sep) {
 FaceSetting parse_setting(const std::string& spec) {
   const auto f = split(spec, ':');
   if (f.size() < 3)
-    throw std::runtime_error(fmt::format("setting '{}': expected cascade:width:min-face[:N|:untracked|:eq]...", spec));
+    throw std::runtime_error(fmt::format("setting '{}': expected cascade:width:min-face[:N|:untracked|:eq|:nK]...", spec));
   FaceSetting s;
   s.detector = f[0];
   s.detect_width = std::stoi(f[1]);
@@ -53,6 +51,8 @@ FaceSetting parse_setting(const std::string& spec) {
       s.track = false;
     else if (f[i] == "eq")
       s.equalize = true;
+    else if (f[i][0] == 'n')
+      s.neighbours = std::stoi(f[i].substr(1));
     else
       s.full_search_every = std::stoi(f[i]);
   }
@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
     } else if (a == "--help" || a == "-h" || a.rfind("--", 0) == 0) {
       std::printf(
           "usage: bench_faces [--stride N] [--max-frames N] [--settings S,...] CLIP...\n"
-          "  S = cascade:detect-width:min-face[:N][:untracked][:eq]\n  default: %s\n",
+          "  S = cascade:detect-width:min-face[:N][:untracked][:eq][:nK]\n  default: %s\n",
           kDefaultSettings);
       return a == "--help" || a == "-h" ? 0 : 2;
     } else {

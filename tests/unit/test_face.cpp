@@ -182,18 +182,21 @@ TEST(FaceSearch, FollowsAFaceMovingFastAndShrinkingBelowMinFace) {
   }
 }
 
-// Shards preprocessed before issue 14 equalised the histogram and searched whole frames only when the
-// face was lost; their recorded parameters read back that way, so `avf predict` matches them.
+// Shards preprocessed before issue 14 equalised the histogram, searched whole frames only when the
+// face was lost and asked the cascade for 4 neighbours; their recorded parameters read back that way, so `avf predict` matches them.
 TEST(FaceParams, OlderParametersReadBackAsTheyWereDetected) {
   Params p;
   auto j = nlohmann::json::parse(p.to_json());
   EXPECT_EQ(j.at("equalize"), false);
   EXPECT_EQ(j.at("full_search_every"), p.full_search_every);
+  EXPECT_EQ(j.at("face_neighbours"), 3);
   j.erase("equalize");
   j.erase("full_search_every");
+  j.erase("face_neighbours");
   const Params old = Params::from_json(j.dump(), "test");
   EXPECT_TRUE(old.equalize);
   EXPECT_EQ(old.full_search_every, 0);
+  EXPECT_EQ(old.face_neighbours, 4);
   const Params same = Params::from_json(p.to_json(), "test");
   EXPECT_EQ(same.to_json(), p.to_json());
 }
