@@ -350,9 +350,8 @@ int cmd_preprocess(const std::vector<std::string>& args) {
       for (size_t i : s.videos) my_frames += frames[i], ++my_videos;
   const auto start = std::chrono::steady_clock::now();
   try {
-    auto detector =
-        pre::make_face_detector(o.params.face_detector, o.params.detect_width, o.params.min_face, o.params.equalize,
-                                 o.params.face_neighbours);
+    auto detector = pre::make_face_detector(o.params.face_detector, o.params.detect_width, o.params.min_face,
+                                            o.params.equalize, o.params.face_neighbours);
     Progress progress(fmt::format("preprocess (rank 0 of {})", pg.size), my_frames, "frames", o.progress);
     RankWork work{progress, my_videos, 0, 0, {}};
     for (const auto& s : plan) {

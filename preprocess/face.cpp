@@ -127,8 +127,7 @@ class YuNetDetector : public ScaledDetector {
 
 std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int detect_width, double min_face,
                                                  bool equalize, int neighbours) {
-  if (neighbours < 1)
-    throw std::runtime_error(fmt::format("--face-neighbours {}: expected at least 1", neighbours));
+  if (neighbours < 1) throw std::runtime_error(fmt::format("--face-neighbours {}: expected at least 1", neighbours));
   if (spec == "haar")
     return std::make_unique<CascadeDetector>(
         fmt::format("{}/haarcascades/haarcascade_frontalface_default.xml", kCascadeDir), detect_width, min_face,
@@ -137,7 +136,8 @@ std::unique_ptr<FaceDetector> make_face_detector(const std::string& spec, int de
     return std::make_unique<CascadeDetector>(
         fmt::format("{}/lbpcascades/lbpcascade_frontalface_improved.xml", kCascadeDir), detect_width, min_face,
         equalize, neighbours);
-  if (ends_with(spec, ".xml")) return std::make_unique<CascadeDetector>(spec, detect_width, min_face, equalize, neighbours);
+  if (ends_with(spec, ".xml"))
+    return std::make_unique<CascadeDetector>(spec, detect_width, min_face, equalize, neighbours);
   if (ends_with(spec, ".onnx")) return std::make_unique<YuNetDetector>(spec, detect_width);
   throw std::runtime_error(
       fmt::format("--face-detector '{}': expected haar, lbp, a cascade .xml file or a YuNet .onnx model", spec));

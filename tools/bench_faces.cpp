@@ -5,8 +5,9 @@
 //
 // A setting is cascade:detect-width:min-face, then any of :N (a whole-frame search every N frames),
 // :untracked (every frame searched whole), :eq (histogram equalisation), :nK (the cascade asked for K
-// neighbours, minNeighbors, instead of 3). CLIP is a video (any format FFmpeg reads) or an image. The README's trade-off table and the defaults in
-// preprocess/params.h come from this on OpenCV's Megamind.avi and the clips of tools/make-face-clips.
+// neighbours, minNeighbors, instead of 3). CLIP is a video (any format FFmpeg reads) or an image. The README's
+// trade-off table and the defaults in preprocess/params.h come from this on OpenCV's Megamind.avi and the clips of
+// tools/make-face-clips.
 #include <fmt/format.h>
 #include <sys/utsname.h>
 
@@ -41,7 +42,8 @@ std::vector<std::string> split(const std::string& s, char sep) {
 FaceSetting parse_setting(const std::string& spec) {
   const auto f = split(spec, ':');
   if (f.size() < 3)
-    throw std::runtime_error(fmt::format("setting '{}': expected cascade:width:min-face[:N|:untracked|:eq|:nK]...", spec));
+    throw std::runtime_error(
+        fmt::format("setting '{}': expected cascade:width:min-face[:N|:untracked|:eq|:nK]...", spec));
   FaceSetting s;
   s.detector = f[0];
   s.detect_width = std::stoi(f[1]);

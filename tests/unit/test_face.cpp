@@ -183,7 +183,8 @@ TEST(FaceSearch, FollowsAFaceMovingFastAndShrinkingBelowMinFace) {
 }
 
 // Shards preprocessed before issue 14 equalised the histogram, searched whole frames only when the
-// face was lost and asked the cascade for 4 neighbours; their recorded parameters read back that way, so `avf predict` matches them.
+// face was lost and asked the cascade for 4 neighbours; their recorded parameters read back that way, so `avf predict`
+// matches them.
 TEST(FaceParams, OlderParametersReadBackAsTheyWereDetected) {
   Params p;
   auto j = nlohmann::json::parse(p.to_json());
