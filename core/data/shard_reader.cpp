@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "core/base/h5.h"
+#include "core/data/rgb_rows.h"
 #include "core/data/shard_format.h"
 
 namespace avf {
@@ -258,11 +259,10 @@ void ShardReader::read_face_crops(size_t video, int64_t start, int64_t count, in
       uint8_t* dst = out + (row - start + f) * side * line;
       for (int64_t y = 0; y < side; ++y, dst += line) {
         const uint8_t* from = frame + ((y0 + y) * face_w_ + x0) * 3;
-        if (!flip) {
+        if (!flip)
           std::memcpy(dst, from, line);
-        } else {
-          for (int64_t x = 0; x < side; ++x) std::memcpy(dst + x * 3, from + (side - 1 - x) * 3, 3);
-        }
+        else
+          copy_rgb_mirrored(from, dst, side);
       }
     }
   });

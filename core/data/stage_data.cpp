@@ -15,6 +15,7 @@
 #include "core/data/label_adjust.h"
 #include "core/data/loader.h"
 #include "core/data/shard_reader.h"
+#include "core/data/tensor_pool.h"
 
 namespace avf {
 namespace {
@@ -99,8 +100,9 @@ class ShardStageData : public StageData {
   // it, so the copy to the device can run asynchronously); no float conversion here.
   void faces(const std::vector<SequenceRef>& refs, uint64_t seed, bool train, Batch& batch) const {
     const int64_t B = refs.size(), H = reader_.face_height(), W = reader_.face_width();
-    batch.visual =
-        torch::empty({B, L_, S_, crop_, crop_, 3}, torch::TensorOptions(torch::kUInt8).pinned_memory(pinned_));
+    const std::vector<int64_t> sizes{B, L_, S_, crop_, crop_, 3};
+    batch.visual = pinned_ ? torch::empty(sizes, torch::TensorOptions(torch::kUInt8).pinned_memory(true))
+                           : clip_buffers_.take(sizes, torch::kUInt8);
     const bool mask = data_.face_policy == "mask";
     if (mask) batch.visual_blank = torch::zeros({B, L_, S_}, torch::kBool);
     uint8_t* out = batch.visual.data_ptr<uint8_t>();
@@ -178,6 +180,8 @@ class ShardStageData : public StageData {
   bool visual_, audio_;
   int64_t S_, L_, window_, crop_;
   bool pinned_ = false;  // a CUDA device will take the clips
+  // The loader's batches in flight (prefetch 2 per thread, up to 4 threads) and the consumer's.
+  mutable TensorPool clip_buffers_{12};
   std::vector<VideoInfo> videos_;
 };
 

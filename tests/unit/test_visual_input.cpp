@@ -1,7 +1,8 @@
 // The visual input path: crops copied row by row from the shards' chunks (and mirrored) equal the
 // same crop cut out of whole frames; the loader's uint8 clips become exactly the floats the network
 // used to get ((x / 127.5) - 1, channels first, blanked frames 0); data.flip mirrors some sequences
-// and leaves the crop where it was; a thread's cached chunk never serves another reader or video. Runs on the e2e
+// and leaves the crop where it was; clip buffers are reused only once released; a thread's cached chunk
+// never serves another reader or video. Runs on the e2e
 // fixture's shards (AVF_TEST_SHARDS).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -84,6 +85,35 @@ TEST(VisualInput, FlipMirrorsSomeSequencesAndKeepsTheirCrops) {
   EXPECT_LT(flipped, int(refs.size()));
   // Evaluation never flips.
   EXPECT_TRUE(torch::equal(plain->make_batch(refs, 99, false).visual, flipping->make_batch(refs, 99, false).visual));
+}
+
+// The uint8 clip buffers go round (core/data/tensor_pool.h): a batch nobody holds any more gives its
+// buffer to the next one, which is filled completely (the same bytes as a fresh one); a batch still
+// held keeps its own (tests/unit/test_tensor_pool.cpp: views and shared storage too).
+TEST(VisualInput, ClipBuffersAreReusedOnlyOnceReleased) {
+  if (shards().empty()) GTEST_SKIP() << "AVF_TEST_SHARDS not set";
+  Config c;
+  c.train.stage = "visual";
+  c.train.device = "cpu";
+  c.data.shards = shards();
+  c.data.crop_size = 24;
+  auto data = open_stage_data(c);
+  const int64_t L = c.data.sequence_frames / c.data.subsequence_frames;
+  auto refs = data->training_sequences("train", L, c.data.subsequence_frames, c.data.subsequence_frames);
+  ASSERT_GE(refs.size(), 4u);
+  const std::vector<SequenceRef> one(refs.begin(), refs.begin() + 2), two(refs.begin() + 2, refs.begin() + 4);
+  const auto expected = open_stage_data(c)->make_batch(two, 5, true).visual;
+  auto held = data->make_batch(one, 5, true).visual;
+  const void* first = held.data_ptr();
+  auto other = data->make_batch(two, 5, true).visual;
+  EXPECT_NE(other.data_ptr(), first) << "a held batch's buffer was handed out again";
+  // Released, the buffer stays alive in the pool (malloc alone might hand out the same address too).
+  c10::weak_intrusive_ptr<c10::TensorImpl, c10::UndefinedTensorImpl> kept(held.getIntrusivePtr());
+  held = torch::Tensor();
+  EXPECT_FALSE(kept.expired()) << "released clip buffers are not kept";
+  const auto reused = data->make_batch(two, 5, true).visual;
+  EXPECT_EQ(reused.data_ptr(), first) << "released clip buffers are not reused";
+  EXPECT_TRUE(torch::equal(reused, expected)) << "a reused buffer is not filled like a fresh one";
 }
 
 TEST(VisualInput, CachedChunkServesOnlyItsReaderAndVideo) {
