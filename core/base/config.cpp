@@ -232,6 +232,8 @@ ConfigSchema::ConfigSchema(Config& c) {
   add("log.progress", &c.log.progress, "progress display", {"auto", "bar", "lines", "off"});
   add("log.interval", &c.log.interval, "seconds between plain progress lines");
   add("log.metrics", &c.log.metrics, "JSON-lines metrics file; default <train.out>/metrics.jsonl");
+  add("log.diagnostics", &c.log.diagnostics,
+      "metrics also get each module's gradient norm per epoch and, fusion stage, each attention map's entropy");
 }
 
 void ConfigSchema::set(const std::string& key, const std::string& value, const std::string& where) {

@@ -115,6 +115,7 @@ struct LogConfig {
   std::string progress = "auto";  // auto | bar | lines | off
   double interval = 10.0;         // seconds between plain progress lines
   std::string metrics;            // JSON-lines file; default <train.out>/metrics.jsonl
+  bool diagnostics = false;       // gradient norms per module, attention entropy (core/training/diagnostics.h)
 };
 
 struct Config {

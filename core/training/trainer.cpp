@@ -201,6 +201,7 @@ Trainer::Outcome Trainer::run_epoch() {
                         {"loss", loss_n ? loss_sum / loss_n : NAN},
                         {"seconds", epoch_time()}};
   record.update(times.to_json());
+  if (c_.log.diagnostics) record["grad_norm"] = gradient_norms_.mean_and_reset();
   metrics_.write(record);
   if (early_.should_stop()) log::info("early stopping: no improvement in {} validations", early_.patience);
   return outcome;
@@ -241,6 +242,8 @@ double Trainer::step(Loader& loader, StepTimes& times) {
     reducer_->finalize();
     times.exposed_comm += lap();
   }
+  // The gradients after the all-reduce, the same on every rank.
+  if (c_.log.diagnostics) gradient_norms_.add(model_->module());
   optimizer_->step();
   times.optimizer += lap();
   ++times.steps;
@@ -260,6 +263,14 @@ bool Trainer::validate() {
   schedule_->on_validation(value);
   nlohmann::json rec{{"kind", "validation"}, {"epoch", pos_.epoch}, {"step", pos_.step}, {"metric", value}};
   for (const auto& [t, v] : m.ccc) rec["ccc"][t] = v;
+  // Rank 0 only (it alone writes metrics): an extra pass in eval mode that draws no random numbers, so
+  // the run's weights are those of a run without it.
+  if (c_.log.diagnostics && rank0_ && c_.train.stage == "fusion") {
+    if (diagnostic_sequences_.empty())
+      diagnostic_sequences_ = data_->training_sequences(c_.data.valid_partition, L_, S_, L_ * S_);
+    rec["attention_entropy"] =
+        attention_entropy(*model_, *data_, diagnostic_sequences_, c_.train.batch_size, ctx_.device);
+  }
   metrics_.write(rec);
   std::string line;
   for (const auto& [t, v] : m.ccc) line += fmt::format(" {} {:.4f}", t, v);

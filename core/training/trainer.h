@@ -19,6 +19,7 @@
 #include "core/models/batch_norm.h"
 #include "core/models/stage_model.h"
 #include "core/training/checkpoint_store.h"
+#include "core/training/diagnostics.h"
 #include "core/training/early_stopping.h"
 #include "core/training/lr_schedule.h"
 #include "core/training/run_context.h"
@@ -78,6 +79,8 @@ class Trainer {
   std::unique_ptr<CheckpointStore> store_;
   EarlyStopping early_;
   TrainingPosition pos_;
+  GradientNorms gradient_norms_;                   // log.diagnostics: this epoch's steps
+  std::vector<SequenceRef> diagnostic_sequences_;  // log.diagnostics, fusion: validation sequences, made once
   int64_t validated_step_ = -1;  // the step of the last validation, so the end of training validates once
   MetricsLog metrics_;
   std::unique_ptr<dist::DistributedSampler> sampler_;

@@ -4,7 +4,8 @@
 # (with the input BLSTMs), gated-recursive-joint-cross-attention and transformer: fusion trained on 2
 # ranks with dist.global-statistics; the same run stopped mid-epoch (train.max-steps) and resumed
 # from its checkpoint, whose final weights must be bit-identical (sha256) to the uninterrupted ones;
-# export; predict --attention on a new video file, whose attention.csv must hold the head's maps.
+# export; predict --attention on a new video file, whose attention.csv must hold the head's maps;
+# log.diagnostics on two heads: gradient norms and attention entropies in the metrics, same weights.
 # Also checks that the example sweep over these heads plans.
 # usage: fusion_heads.sh AVF DATA_DIR WORK_DIR MPIRUN SOURCE_DIR
 set -euo pipefail
@@ -67,6 +68,29 @@ for head in joint-cross-attention recursive-joint-cross-attention gated-recursiv
   done
   echo "$head: $total steps on 2 ranks, resumed at step $stop bit-exactly, exported, predicted with attention"
 done
+# log.diagnostics: per-module gradient norms and attention entropies in the metrics, and the same weights.
+for head in transformer joint-cross-attention; do
+  # shellcheck disable=SC2206
+  args=("${fusion[@]}" --model.fusion "$head" ${extra[$head]})
+  out="$work/$head"
+  "${mpi[@]}" "$avf" "${args[@]}" --train.out "$out/diagnostics" --log.diagnostics true > "$out.diagnostics.log" 2>&1 ||
+    fail "$head with diagnostics: $(tail -3 "$out.diagnostics.log")"
+  a=$(sha256sum < "$out/straight/checkpoints/last/model.pt")
+  b=$(sha256sum < "$out/diagnostics/checkpoints/last/model.pt")
+  [[ $a == "$b" ]] || fail "$head: log.diagnostics changed the trained weights"
+  jq -se 'map(select(.kind == "train")) | length > 0 and all(.grad_norm["head.fc1"] > 0)' \
+    "$out/diagnostics/metrics.jsonl" > /dev/null || fail "$head: no head.fc1 gradient norm per epoch"
+  jq -se 'map(select(.kind == "train")) | all(has("grad_norm") | not)' "$out/straight/metrics.jsonl" > /dev/null ||
+    fail "$head: gradient norms written without log.diagnostics"
+done
+# The transformer's rows are distributions (entropy in (0, 1]); the joint maps are ReLU maps (null).
+jq -se 'map(select(.kind == "validation")) | length > 0 and
+        all(.attention_entropy.layer1 > 0 and .attention_entropy.layer1 <= 1.000001)' \
+  "$work/transformer/diagnostics/metrics.jsonl" > /dev/null || fail "transformer: no attention entropy in (0, 1]"
+jq -se 'map(select(.kind == "validation")) | all(.attention_entropy | has("iter1.audio") and .["iter1.audio"] == null)' \
+  "$work/joint-cross-attention/diagnostics/metrics.jsonl" > /dev/null ||
+  fail "joint-cross-attention: its ReLU maps should have a null entropy"
+echo "log.diagnostics: gradient norms and attention entropies written, weights unchanged"
 "$avf" sweep plan "$source/jobs/examples/fusion-later.ini" | grep -q "sweep fusion-later: 16 trials" ||
   fail "the example sweep over the later heads does not plan 16 trials"
 echo PASS
