@@ -90,7 +90,14 @@ jq -se 'map(select(.kind == "validation")) | length > 0 and
 jq -se 'map(select(.kind == "validation")) | all(.attention_entropy | has("iter1.audio") and .["iter1.audio"] == null)' \
   "$work/joint-cross-attention/diagnostics/metrics.jsonl" > /dev/null ||
   fail "joint-cross-attention: its ReLU maps should have a null entropy"
-echo "log.diagnostics: gradient norms and attention entropies written, weights unchanged"
+"$source/tools/plot-diagnostics" "$work/transformer/diagnostics" "$work/joint-cross-attention/diagnostics" \
+  --out "$work/diagnostics.png" > /dev/null || fail "tools/plot-diagnostics failed"
+[[ -s $work/diagnostics.png ]] || fail "tools/plot-diagnostics wrote no plot"
+rc=0
+"$source/tools/plot-diagnostics" "$work/transformer/straight" --out "$work/none.png" 2> "$work/none.err" || rc=$?
+((rc == 2)) && grep -q "log.diagnostics true" "$work/none.err" ||
+  fail "tools/plot-diagnostics on a run without diagnostics: exit $rc, $(cat "$work/none.err")"
+echo "log.diagnostics: gradient norms and attention entropies written, weights unchanged, plotted"
 "$avf" sweep plan "$source/jobs/examples/fusion-later.ini" | grep -q "sweep fusion-later: 16 trials" ||
   fail "the example sweep over the later heads does not plan 16 trials"
 echo PASS
