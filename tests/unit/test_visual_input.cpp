@@ -23,6 +23,16 @@ std::string shards() {
   return dir ? dir : "";
 }
 
+// The visual stage on the fixture's shards, 24 px crops, on the CPU.
+Config visual_config() {
+  Config c;
+  c.train.stage = "visual";
+  c.train.device = "cpu";
+  c.data.shards = shards();
+  c.data.crop_size = 24;
+  return c;
+}
+
 // [count, H, W, 3] of whole frames, as read_faces gives them.
 torch::Tensor whole_frames(const ShardReader& r, size_t video, int64_t start, int64_t count) {
   auto t = torch::empty({count, r.face_height(), r.face_width(), 3}, torch::kUInt8);
@@ -62,11 +72,7 @@ TEST(VisualInput, ClipsBecomeTheNetworksFloatsInOnePass) {
 
 TEST(VisualInput, FlipMirrorsSomeSequencesAndKeepsTheirCrops) {
   if (shards().empty()) GTEST_SKIP() << "AVF_TEST_SHARDS not set";
-  Config c;
-  c.train.stage = "visual";
-  c.train.device = "cpu";
-  c.data.shards = shards();
-  c.data.crop_size = 24;
+  Config c = visual_config();
   c.data.stride = 16;
   auto plain = open_stage_data(c);
   c.data.flip = true;
@@ -92,11 +98,7 @@ TEST(VisualInput, FlipMirrorsSomeSequencesAndKeepsTheirCrops) {
 // held keeps its own (tests/unit/test_tensor_pool.cpp: views and shared storage too).
 TEST(VisualInput, ClipBuffersAreReusedOnlyOnceReleased) {
   if (shards().empty()) GTEST_SKIP() << "AVF_TEST_SHARDS not set";
-  Config c;
-  c.train.stage = "visual";
-  c.train.device = "cpu";
-  c.data.shards = shards();
-  c.data.crop_size = 24;
+  Config c = visual_config();
   auto data = open_stage_data(c);
   const int64_t L = c.data.sequence_frames / c.data.subsequence_frames;
   auto refs = data->training_sequences("train", L, c.data.subsequence_frames, c.data.subsequence_frames);
