@@ -12,6 +12,7 @@
 #include "core/base/plot.h"
 #include "core/base/progress.h"
 #include "core/base/version.h"
+#include "core/data/device_batches.h"
 #include "core/data/loader.h"
 #include "core/evaluation/evaluation.h"
 #include "core/models/autocast.h"
@@ -167,6 +168,8 @@ Trainer::Outcome Trainer::run_epoch() {
   // batch k of the epoch always gets the same ones whatever the number of ranks.
   Loader loader(*data_, std::move(batches), size_t(pos_.batch), batch_seed(c_.train.seed, uint64_t(pos_.epoch)), true,
                 c_.data.reader_threads, c_.data.prefetch_batches);
+  // On a GPU the next batch's copy to the device overlaps this step's compute.
+  DeviceBatches on_device([&loader] { return loader.next(); }, ctx_.device);
   Progress progress(fmt::format("epoch {}", pos_.epoch), batches_per_epoch_ / c_.train.accumulate, "steps",
                     c_.log.progress, c_.log.interval);
   progress.advance(pos_.batch / c_.train.accumulate);
@@ -181,7 +184,7 @@ Trainer::Outcome Trainer::run_epoch() {
       outcome = Outcome::preempted;
       break;
     }
-    const double step_loss = step(loader, times);
+    const double step_loss = step(on_device, times);
     loss_sum += step_loss, ++loss_n;
     progress.advance(1, fmt::format("loss {:.4f} lr {:.3g}", step_loss, lr_));
     const bool last_step = c_.train.max_steps > 0 && pos_.step >= c_.train.max_steps;
@@ -212,7 +215,7 @@ torch::Tensor Trainer::loss(const torch::Tensor& prediction, const torch::Tensor
                                    : ccc_loss(prediction, labels);
 }
 
-double Trainer::step(Loader& loader, StepTimes& times) {
+double Trainer::step(DeviceBatches& batches, StepTimes& times) {
   Lap lap;
   lr_ = schedule_->rate(pos_.step, pos_.epoch);
   set_learning_rate(*optimizer_, lr_);
@@ -220,7 +223,7 @@ double Trainer::step(Loader& loader, StepTimes& times) {
   times.optimizer += lap();
   double step_loss = 0;
   for (int k = 0; k < c_.train.accumulate; ++k, ++pos_.batch) {
-    Batch b = *loader.next();
+    Batch b = *batches.next();
     times.data_wait += lap();
     auto labels = b.labels.to(ctx_.device);
     if (b.audio.defined()) b.audio = b.audio.to(ctx_.device);

@@ -29,7 +29,7 @@
 
 namespace avf {
 
-class Loader;
+class DeviceBatches;
 
 // Where the run is: what a checkpoint records and a resume restores.
 struct TrainingPosition {
@@ -52,11 +52,11 @@ class Trainer {
 
  private:
   enum class Outcome { go_on, stop, preempted };
-  Outcome run_epoch();                            // the rest of the current epoch (from pos_.batch)
-  double step(Loader& loader, StepTimes& times);  // one optimizer step; returns its loss
-  bool validate();                                // evaluates, checkpoints; true when early stopping says stop
-  void checkpoint(const Metrics* metrics);        // `best`/`last` (with metrics) or only `last` (without)
-  int preempt();                                  // saves `last` and asks SLURM to requeue; exit_code::preempted
+  Outcome run_epoch();                                    // the rest of the current epoch (from pos_.batch)
+  double step(DeviceBatches& batches, StepTimes& times);  // one optimizer step; returns its loss
+  bool validate();                                        // evaluates, checkpoints; true when early stopping says stop
+  void checkpoint(const Metrics* metrics);                // `best`/`last` (with metrics) or only `last` (without)
+  int preempt();  // saves `last` and asks SLURM to requeue; exit_code::preempted
   void resume();
   void finish();  // the final record and the training curves
   torch::Tensor loss(const torch::Tensor& prediction, const torch::Tensor& labels);

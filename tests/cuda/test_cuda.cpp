@@ -5,6 +5,7 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include "core/data/device_batches.h"
 #include "core/models/autocast.h"
 #include "core/models/batch_norm.h"
 #include "core/models/i3d.h"
@@ -131,3 +132,33 @@ TEST(Cuda, I3dOnTheGpuMatchesTheCpu) {
 }
 
 }  // namespace
+
+// The training batches' copy to the GPU one step ahead on a side stream (core/data/device_batches.h):
+// every batch arrives on the device with the source's values, in order, with the one after already
+// started; a step's compute on the current stream sees the finished copy.
+TEST(Cuda, DeviceBatchesCopyTheNextBatchAheadOnASideStream) {
+  REQUIRE_CUDA();
+  int made = 0;
+  DeviceBatches batches(
+      [&]() -> std::optional<Batch> {
+        if (made == 4) return std::nullopt;
+        Batch b;
+        b.labels = torch::full({2, 4, 2}, float(made));
+        b.visual =
+            torch::full({2, 4, 16, 64, 64, 3}, made + 1, torch::TensorOptions(torch::kUInt8).pinned_memory(true));
+        b.visual_blank = torch::zeros({2, 4, 16}, torch::kBool);
+        ++made;
+        return b;
+      },
+      kGpu);
+  for (int k = 0; k < 4; ++k) {
+    auto b = batches.next();
+    ASSERT_TRUE(b.has_value());
+    EXPECT_EQ(made, std::min(k + 2, 4)) << "the next batch should already be on its way";
+    ASSERT_TRUE(b->visual.is_cuda() && b->labels.is_cuda() && b->visual_blank.is_cuda());
+    // Work on the current stream right away: it must see the whole copy.
+    EXPECT_EQ(b->visual.to(torch::kLong).sum().item<int64_t>(), int64_t(k + 1) * b->visual.numel());
+    EXPECT_EQ(b->labels.sum().item<float>(), float(k) * b->labels.numel());
+  }
+  EXPECT_FALSE(batches.next().has_value());
+}
