@@ -54,6 +54,23 @@ done
 timeout 120 "$run" --data "$work/corpus" --out "$work/run" --toy "${mode[@]}" > "$work/again.txt" 2>&1 ||
   { cat "$work/again.txt"; fail "a second run failed"; }
 (($(grep -c "done in an earlier run" "$work/again.txt") == ${#stages[@]})) || { cat "$work/again.txt"; fail "a second run redid stages"; }
+if [[ $backend == slurm ]]; then
+  # A job still in the queue whose stage wrote its marker (the last job leaving the queue just after
+  # the chain finished) does not stop a new run; one whose stage did not write it does.
+  held=$(sbatch --parsable --output=/dev/null --wrap "sleep 120") || fail "sbatch of a placeholder job"
+  printf 'evaluate\t%s\t/dev/null\n' "$held" > "$work/run/jobs.tsv"
+  timeout 120 "$run" --data "$work/corpus" --out "$work/run" --toy "${mode[@]}" > "$work/queued-done.txt" 2>&1 ||
+    { cat "$work/queued-done.txt"; scancel "$held"; fail "a run was refused for a queued job whose stage is done"; }
+  # (that run, submitting nothing, wrote an empty jobs.tsv)
+  printf 'evaluate\t%s\t/dev/null\n' "$held" > "$work/run/jobs.tsv"
+  mv "$work/run/stages/evaluate.done" "$work/evaluate.done"
+  rc=0
+  timeout 120 "$run" --data "$work/corpus" --out "$work/run" --toy "${mode[@]}" > "$work/queued-open.txt" 2>&1 || rc=$?
+  mv "$work/evaluate.done" "$work/run/stages/evaluate.done"
+  scancel "$held"
+  ((rc != 0)) && grep -q "still queued or running ($held;" "$work/queued-open.txt" ||
+    { cat "$work/queued-open.txt"; fail "a run went ahead while a job of a stage not done was queued"; }
+fi
 
 # A stage that fails stops the chain: here preprocessing, on a video that is not one.
 bad=$work/bad
