@@ -57,7 +57,7 @@ timeout 120 "$run" --data "$work/corpus" --out "$work/run" --toy "${mode[@]}" > 
 if [[ $backend == slurm ]]; then
   # A job still in the queue whose stage wrote its marker (the last job leaving the queue just after
   # the chain finished) does not stop a new run; one whose stage did not write it does.
-  held=$(sbatch --parsable --output=/dev/null --wrap "sleep 120") || fail "sbatch of a placeholder job"
+  held=$(sbatch --parsable --output=/dev/null --wrap "sleep 120") || fail "sbatch of a job that stays queued for the check"
   printf 'evaluate\t%s\t/dev/null\n' "$held" > "$work/run/jobs.tsv"
   timeout 120 "$run" --data "$work/corpus" --out "$work/run" --toy "${mode[@]}" > "$work/queued-done.txt" 2>&1 ||
     { cat "$work/queued-done.txt"; scancel "$held"; fail "a run was refused for a queued job whose stage is done"; }
